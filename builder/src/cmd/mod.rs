@@ -1,0 +1,70 @@
+//! One module per subcommand, plus the helpers they share.
+
+pub mod convert;
+pub mod inspect;
+pub mod pack;
+
+use crate::output::usage;
+use anyhow::{Context as _, Result};
+use std::fs::File;
+use std::path::Path;
+
+/// Runs `write` against a temporary file beside `out` and renames it to `out` only
+/// when `write` succeeds, so a failed or interrupted run never leaves a partial file
+/// under the final name.
+pub fn write_atomically<T>(out: &Path, force: bool, write: impl FnOnce(&File) -> Result<T>) -> Result<T> {
+    if out.exists() && !force {
+        return Err(usage(format!("{} already exists (pass --force to replace it)", out.display())));
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let value = write(tmp.as_file())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(value)
+}
+
+/// Refuses to write onto the input (a convert in place would destroy it).
+pub fn ensure_distinct(input: &Path, output: &Path) -> Result<()> {
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
+        if a == b {
+            return Err(usage(format!("{} is both the input and the output", input.display())));
+        }
+    }
+    Ok(())
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+pub fn vmdk_options(o: &crate::cli::VmdkOptions, file_name: &str, sha256: bool) -> Result<ova::vmdk::WriteOptions> {
+    Ok(ova::vmdk::WriteOptions {
+        file_name: file_name.to_string(),
+        adapter: ova::vmdk::AdapterType::parse(&o.adapter)?,
+        level: o.level,
+        threads: o.threads,
+        sha256,
+        ..Default::default()
+    })
+}

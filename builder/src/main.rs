@@ -1,0 +1,35 @@
+//! photon-fleet: the command line.
+
+mod cli;
+mod cmd;
+mod output;
+mod progress;
+mod profile;
+
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = output::Context::new(cli.json, cli.quiet);
+    let result = match &cli.command {
+        Command::BuildOva(_) => Err(output::pending("build-ova", 7)),
+        Command::Deploy(_) => Err(output::pending("deploy", 6)),
+        Command::SshInstall(_) => Err(output::pending("ssh-install", 5)),
+        Command::Inspect(a) => cmd::inspect::run(&ctx, a),
+        Command::Disk(cli::DiskCommand::Convert(a)) => cmd::convert::run(&ctx, a),
+        Command::Ova(cli::OvaCommand::Pack(a)) => cmd::pack::run(&ctx, a),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "photon-fleet", &mut std::io::stdout());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("photon-fleet: error: {}", output::one_line(&e));
+            ExitCode::from(output::exit_code(&e))
+        }
+    }
+}

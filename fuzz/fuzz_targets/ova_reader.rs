@@ -1,0 +1,24 @@
+//! Any bytes as an OVA: list, read the OVF and manifest, verify. Must not panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::io::Write;
+
+fuzz_target!(|data: &[u8]| {
+    let mut f = tempfile_in_shm();
+    f.write_all(data).unwrap();
+    let path = f.path().to_path_buf();
+    if let Ok(ova) = ova::Ova::open(&path) {
+        let _ = ova.verify(&ova::NoProgress);
+        if let Ok((_, text)) = ova.ovf() {
+            if let Ok(info) = ova::ovf::parse(&text) {
+                for d in info.disks.iter().filter_map(|d| d.href.as_deref()) {
+                    let _ = ova.disk(d).and_then(|img| img.facts());
+                }
+            }
+        }
+    }
+});
+
+fn tempfile_in_shm() -> tempfile::NamedTempFile {
+    tempfile::NamedTempFile::new_in("/dev/shm").or_else(|_| tempfile::NamedTempFile::new()).unwrap()
+}

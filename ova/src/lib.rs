@@ -1,0 +1,26 @@
+//! The `ova` crate: everything photon-fleet knows about VM image files.
+//! - [`vmdk`]: streamOptimized VMDK writer (parallel deflate, bounded memory) and a
+//!   checked reader for sparse VMDKs;
+//! - [`ovf`]: the OVF 1.0 descriptor we write and a reader for any OVF;
+//! - [`manifest`], [`archive`]: the `.mf` and the OVA tar;
+//! - [`source`], [`detect`], [`raw`]: disks as byte sources, format sniffing, raw output.
+
+pub mod archive;
+pub mod detect;
+mod error;
+pub mod manifest;
+pub mod ovf;
+pub mod progress;
+pub mod raw;
+pub mod source;
+mod templates;
+pub mod vmdk;
+
+pub use archive::{write_ova, DiskFile, Ova};
+pub use detect::{open_disk, DiskFormat};
+pub use error::{Error, Result};
+pub use progress::{NoProgress, Progress};
+pub use source::{DiskSource, FileWindow, RawDisk, ReadAt};
+
+#[cfg(test)]
+mod archive_tests;

@@ -24,8 +24,15 @@ pub enum Command {
     Deploy(Pending),
     /// Install the matching vDVS VIB on ESXi hosts over SSH (not in this release yet: issue 5).
     SshInstall(Pending),
-    /// Show what an OVA, OVF or VMDK holds; an OVA's manifest is verified.
+    /// Show and verify what a file holds: OVA (manifest checked), OVF, VMDK, VIB or
+    /// offline bundle (every checksum checked), plugin bundle, fleet.lock (files re-hashed).
     Inspect(InspectArgs),
+    /// VIB tools.
+    #[command(subcommand)]
+    Vib(VibCommand),
+    /// fleet.lock tools.
+    #[command(subcommand)]
+    Lock(LockCommand),
     /// Disk image tools.
     #[command(subcommand)]
     Disk(DiskCommand),
@@ -33,9 +40,7 @@ pub enum Command {
     #[command(subcommand)]
     Ova(OvaCommand),
     /// Print a shell completion script.
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Args)]
@@ -46,7 +51,7 @@ pub struct Pending {
 
 #[derive(Args)]
 pub struct InspectArgs {
-    /// An .ova, .ovf or .vmdk file.
+    /// An .ova, .ovf, .vmdk, .vib, offline-bundle .zip, plugin bundle (folder or .tar) or fleet.lock.
     pub file: PathBuf,
     /// Also inflate every grain of every disk (finds damaged compressed data).
     #[arg(long)]
@@ -136,4 +141,77 @@ pub struct PackArgs {
 pub enum FirmwareArg {
     Efi,
     Bios,
+}
+
+#[derive(Subcommand)]
+pub enum VibCommand {
+    /// Compose an (unsigned) VIB from a stage folder, as vibauthor does: the folder's
+    /// tree becomes the payload; defaults describe the vDVS driver VIB.
+    Compose(ComposeArgs),
+    /// Re-compose a VIB (or the VIB of an offline bundle) with the sha-256 gunzip
+    /// checksums ESXi 8 requires. The result is unsigned.
+    Repack {
+        input: PathBuf,
+        output: PathBuf,
+        /// Replace the output if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Wrap a VIB in an offline bundle (.zip) that `esxcli software vib install -d` and
+    /// vSphere Lifecycle Manager import.
+    Bundle {
+        vib: PathBuf,
+        output: PathBuf,
+        /// Bulletin ID (default: VDVS_driver-<release> for a vDVS VIB).
+        #[arg(long)]
+        bulletin: Option<String>,
+        /// Replace the output if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LockCommand {
+    /// Pair a plugin bundle and a VIB (refused unless they are one vDVS release) and write fleet.lock.
+    Create {
+        /// The managed-plugin bundle: a folder or .tar with config.json and rootfs/.
+        #[arg(long)]
+        plugin: PathBuf,
+        /// The VIB, or an offline bundle .zip holding it.
+        #[arg(long)]
+        vib: PathBuf,
+        /// Where to write the lock.
+        #[arg(long, short, default_value = "fleet.lock")]
+        output: PathBuf,
+        /// Replace the output if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct ComposeArgs {
+    /// Folder whose tree is installed on ESXi (e.g. etc/init.d/vmdk-opsd, usr/lib/vmware/...).
+    pub stage: PathBuf,
+    pub output: PathBuf,
+    /// VIB version, "<tag>.<sha>-<release>" (at most 35 characters).
+    #[arg(long)]
+    pub version: String,
+    #[arg(long, default_value = "esx-vmdkops-service")]
+    pub name: String,
+    #[arg(long, default_value = "VMWare")]
+    pub vendor: String,
+    /// certified, accepted, partner or community.
+    #[arg(long, default_value = "community")]
+    pub acceptance: String,
+    /// Payload name (vDVS: vmdkops).
+    #[arg(long, default_value = "vmdkops")]
+    pub payload: String,
+    /// Release date recorded in the descriptor (fixed, so builds are reproducible).
+    #[arg(long, default_value = "2018-04-16T00:00:00")]
+    pub release_date: String,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
 }

@@ -3,8 +3,8 @@
 mod cli;
 mod cmd;
 mod output;
-mod progress;
 mod profile;
+mod progress;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -20,8 +20,31 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::run(&ctx, a),
         Command::Disk(cli::DiskCommand::Convert(a)) => cmd::convert::run(&ctx, a),
         Command::Ova(cli::OvaCommand::Pack(a)) => cmd::pack::run(&ctx, a),
+        Command::Vib(cli::VibCommand::Compose(a)) => cmd::vdvs::compose(&ctx, a),
+        Command::Vib(cli::VibCommand::Repack {
+            input,
+            output,
+            force,
+        }) => cmd::vdvs::repack(&ctx, input, output, *force),
+        Command::Vib(cli::VibCommand::Bundle {
+            vib,
+            output,
+            bulletin,
+            force,
+        }) => cmd::vdvs::bundle(&ctx, vib, output, bulletin.as_deref(), *force),
+        Command::Lock(cli::LockCommand::Create {
+            plugin,
+            vib,
+            output,
+            force,
+        }) => cmd::vdvs::create_lock(&ctx, plugin, vib, output, *force),
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "photon-fleet", &mut std::io::stdout());
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "photon-fleet",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     };

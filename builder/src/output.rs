@@ -12,11 +12,18 @@ pub struct Context {
 impl Context {
     pub fn new(json: bool, quiet: bool) -> Self {
         let visible = !json && !quiet && std::io::stderr().is_terminal();
-        Self { json, bars: Bars::new(visible) }
+        Self {
+            json,
+            bars: Bars::new(visible),
+        }
     }
 
     /// Prints `value` as JSON, or `text()` for people.
-    pub fn emit<T: serde::Serialize>(&self, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()> {
+    pub fn emit<T: serde::Serialize>(
+        &self,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string_pretty(value)?);
         } else {
@@ -43,7 +50,9 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
 }
 
 pub fn pending(command: &str, issue: u32) -> anyhow::Error {
-    usage(format!("'{command}' is not part of this release yet (tracked as issue {issue})"))
+    usage(format!(
+        "'{command}' is not part of this release yet (tracked as issue {issue})"
+    ))
 }
 
 /// The error and its causes on one line, without repeats.
@@ -60,7 +69,11 @@ pub fn one_line(e: &anyhow::Error) -> String {
 
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     let input = e.chain().any(|c| {
-        c.downcast_ref::<UsageError>().is_some() || c.downcast_ref::<ova::Error>().is_some_and(ova::Error::is_input_error)
+        c.downcast_ref::<UsageError>().is_some()
+            || c.downcast_ref::<ova::Error>()
+                .is_some_and(ova::Error::is_input_error)
+            || c.downcast_ref::<plugin::Error>()
+                .is_some_and(plugin::Error::is_input_error)
     });
     if input {
         2

@@ -13,10 +13,20 @@ pub struct BakedVersions {
 }
 
 pub fn per_vm_properties() -> Vec<Property> {
-    let mut hostname = Property::setting("hostname", "Hostname", "Host name of this Docker host (empty: keep the image's).", "");
+    let mut hostname = Property::setting(
+        "hostname",
+        "Hostname",
+        "Host name of this Docker host (empty: keep the image's).",
+        "",
+    );
     hostname.category = Some("Network".into());
     hostname.qualifiers = Some("MaxLen(63)".into());
-    let mut mode = Property::setting("network.mode", "Addressing", "dhcp, or static with the address below.", "dhcp");
+    let mut mode = Property::setting(
+        "network.mode",
+        "Addressing",
+        "dhcp, or static with the address below.",
+        "dhcp",
+    );
     mode.qualifiers = Some(r#"ValueMap{"dhcp","static"}"#.into());
     let mut key = Property::setting(
         "ssh.authorized_key",
@@ -28,9 +38,24 @@ pub fn per_vm_properties() -> Vec<Property> {
     vec![
         hostname,
         mode,
-        Property::setting("network.address", "IP address/prefix", "Static address in CIDR form, e.g. 10.0.0.21/24.", ""),
-        Property::setting("network.gateway", "Gateway", "Default gateway for a static address.", ""),
-        Property::setting("network.dns", "DNS servers", "Comma-separated DNS servers for a static address.", ""),
+        Property::setting(
+            "network.address",
+            "IP address/prefix",
+            "Static address in CIDR form, e.g. 10.0.0.21/24.",
+            "",
+        ),
+        Property::setting(
+            "network.gateway",
+            "Gateway",
+            "Default gateway for a static address.",
+            "",
+        ),
+        Property::setting(
+            "network.dns",
+            "DNS servers",
+            "Comma-separated DNS servers for a static address.",
+            "",
+        ),
         key,
     ]
 }
@@ -43,7 +68,11 @@ pub fn read_only_facts(v: &BakedVersions) -> Vec<Property> {
         facts.push(f);
     }
     if let Some(vib) = &v.vib {
-        facts.push(Property::fact("vdvs.vib_version", "Matching ESXi VIB (esx-vmdkops-service)", vib));
+        facts.push(Property::fact(
+            "vdvs.vib_version",
+            "Matching ESXi VIB (esx-vmdkops-service)",
+            vib,
+        ));
     }
     facts
 }
@@ -77,7 +106,10 @@ pub fn ovf_spec(shape: &VmShape, disk: OvfDisk, versions: &BakedVersions) -> Ovf
             product: "Photon OS Docker host".into(),
             vendor: "photon-fleet".into(),
             version: photon.clone(),
-            full_version: format!("Photon OS {photon}, photon-fleet {}", env!("CARGO_PKG_VERSION")),
+            full_version: format!(
+                "Photon OS {photon}, photon-fleet {}",
+                env!("CARGO_PKG_VERSION")
+            ),
             properties,
         }),
         annotation: Some("Photon OS Docker host built by photon-fleet".into()),

@@ -11,13 +11,20 @@ pub struct Bars {
 
 impl Bars {
     pub fn new(visible: bool) -> Self {
-        Self { visible, bar: Mutex::new(None) }
+        Self {
+            visible,
+            bar: Mutex::new(None),
+        }
     }
 }
 
 impl ova::Progress for Bars {
     fn stage(&self, label: &str, total: u64) {
-        let bar = if self.visible { ProgressBar::new(total) } else { ProgressBar::hidden() };
+        let bar = if self.visible {
+            ProgressBar::new(total)
+        } else {
+            ProgressBar::hidden()
+        };
         if self.visible {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }

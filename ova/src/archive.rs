@@ -40,7 +40,8 @@ impl<W: Write> Write for HashingWriter<W> {
 
 fn header(name: &str, size: u64, mtime: u64) -> Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
-    h.set_path(name).map_err(|e| Error::Invalid(format!("'{name}' cannot be stored in an OVA: {e}")))?;
+    h.set_path(name)
+        .map_err(|e| Error::Invalid(format!("'{name}' cannot be stored in an OVA: {e}")))?;
     h.set_size(size);
     h.set_mode(0o644);
     h.set_uid(0);
@@ -60,10 +61,12 @@ pub fn write_ova(
     mtime: u64,
     progress: &dyn Progress,
 ) -> Result<String> {
-    let stem = out
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .ok_or_else(|| Error::Invalid(format!("{}: the OVA needs a plain file name", out.display())))?;
+    let stem = out.file_stem().and_then(|s| s.to_str()).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: the OVA needs a plain file name",
+            out.display()
+        ))
+    })?;
     let ovf_name = format!("{stem}.ovf");
     let mf_name = format!("{stem}.mf");
     ovf::check_member_name(&ovf_name)?;
@@ -77,10 +80,20 @@ pub fn write_ova(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::Builder::new().prefix(&format!(".{stem}.")).suffix(".ova.partial").permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644)).tempfile_in(dir)?;
-    let total: u64 = disks.iter().map(|d| std::fs::metadata(&d.path).map(|m| m.len()).unwrap_or(0)).sum();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{stem}."))
+        .suffix(".ova.partial")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)?;
+    let total: u64 = disks
+        .iter()
+        .map(|d| std::fs::metadata(&d.path).map(|m| m.len()).unwrap_or(0))
+        .sum();
     progress.stage("pack OVA", total);
-    let mut w = HashingWriter { inner: io::BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?), hash: Sha256::new() };
+    let mut w = HashingWriter {
+        inner: io::BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
+        hash: Sha256::new(),
+    };
     {
         let mut tar = tar::Builder::new(&mut w);
         let mf_text = manifest.render();
@@ -90,7 +103,10 @@ pub fn write_ova(
         for d in disks {
             let file = File::open(&d.path)?;
             let len = file.metadata()?.len();
-            let reader = ProgressReader { inner: file.take(len), progress };
+            let reader = ProgressReader {
+                inner: file.take(len),
+                progress,
+            };
             tar.append(&header(&d.name, len, mtime)?, reader)?;
         }
         tar.finish()?;
@@ -149,17 +165,26 @@ impl Ova {
         let len = file.metadata()?.len();
         let mut archive = tar::Archive::new(&file);
         let mut members = Vec::new();
-        let entries = archive.entries_with_seek().map_err(|e| format_err!("not a tar archive: {e}"))?;
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| format_err!("not a tar archive: {e}"))?;
         for entry in entries {
             let entry = entry.map_err(|e| format_err!("damaged tar archive: {e}"))?;
             let kind = entry.header().entry_type();
-            let raw_name = entry.path().map_err(|e| format_err!("tar member with a bad name: {e}"))?;
-            let name = raw_name.to_string_lossy().trim_start_matches("./").to_string();
+            let raw_name = entry
+                .path()
+                .map_err(|e| format_err!("tar member with a bad name: {e}"))?;
+            let name = raw_name
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
             if kind.is_dir() || name.is_empty() {
                 continue;
             }
             if !kind.is_file() {
-                return Err(format_err!("OVA member '{name}' is not a regular file ({kind:?})"));
+                return Err(format_err!(
+                    "OVA member '{name}' is not a regular file ({kind:?})"
+                ));
             }
             ovf::check_member_name(&name).map_err(|e| format_err!("OVA member: {e}"))?;
             let (offset, size) = (entry.raw_file_position(), entry.size());
@@ -172,11 +197,16 @@ impl Ova {
             members.push(Member { name, offset, size });
         }
         if members.is_empty() {
-            return Err(format_err!("not an OVA: the tar archive is empty or not a tar archive"));
+            return Err(format_err!(
+                "not an OVA: the tar archive is empty or not a tar archive"
+            ));
         }
         let mut file = file;
         file.rewind()?;
-        Ok(Self { file: Arc::new(file), members })
+        Ok(Self {
+            file: Arc::new(file),
+            members,
+        })
     }
 
     pub fn members(&self) -> &[Member] {
@@ -193,7 +223,11 @@ impl Ova {
 
     fn read_text(&self, m: &Member) -> Result<String> {
         if m.size > 64 << 20 {
-            return Err(format_err!("{} is {} bytes, too large for a descriptor", m.name, m.size));
+            return Err(format_err!(
+                "{} is {} bytes, too large for a descriptor",
+                m.name,
+                m.size
+            ));
         }
         let mut buf = vec![0u8; m.size as usize];
         crate::source::ReadAt::read_exact_at(&self.window(m), &mut buf, 0)?;
@@ -203,9 +237,15 @@ impl Ova {
     /// The descriptor: the first `.ovf` member (an OVA must hold exactly one).
     pub fn ovf(&self) -> Result<(String, String)> {
         let mut ovfs = self.members.iter().filter(|m| m.name.ends_with(".ovf"));
-        let m = ovfs.next().ok_or_else(|| format_err!("not an OVA: no .ovf descriptor inside"))?;
+        let m = ovfs
+            .next()
+            .ok_or_else(|| format_err!("not an OVA: no .ovf descriptor inside"))?;
         if let Some(other) = ovfs.next() {
-            return Err(format_err!("OVA holds two descriptors ({} and {})", m.name, other.name));
+            return Err(format_err!(
+                "OVA holds two descriptors ({} and {})",
+                m.name,
+                other.name
+            ));
         }
         Ok((m.name.clone(), self.read_text(m)?))
     }
@@ -228,14 +268,24 @@ impl Ova {
         let info = ovf::parse(&text).map_err(|e| format_err!("{ovf_name}: {e}"))?;
         let mut warnings = Vec::new();
         if self.members[0].name != ovf_name {
-            warnings.push(format!("{ovf_name} is not the first member (vSphere streams OVAs and wants it first)"));
+            warnings.push(format!(
+                "{ovf_name} is not the first member (vSphere streams OVAs and wants it first)"
+            ));
         }
         for f in &info.files {
-            let m = self
-                .member(&f.href)
-                .ok_or_else(|| format_err!("{ovf_name} references {}, which the OVA does not contain", f.href))?;
+            let m = self.member(&f.href).ok_or_else(|| {
+                format_err!(
+                    "{ovf_name} references {}, which the OVA does not contain",
+                    f.href
+                )
+            })?;
             if f.size.is_some_and(|s| s != m.size) {
-                warnings.push(format!("{}: OVF says {} bytes, the archive holds {}", f.href, f.size.unwrap_or(0), m.size));
+                warnings.push(format!(
+                    "{}: OVF says {} bytes, the archive holds {}",
+                    f.href,
+                    f.size.unwrap_or(0),
+                    m.size
+                ));
             }
         }
         let manifest = self.manifest()?;
@@ -244,31 +294,51 @@ impl Ova {
         match &manifest {
             None => warnings.push("no manifest (.mf): file integrity cannot be checked".into()),
             Some((mf_name, mf)) => {
-                let total = mf.entries.iter().filter_map(|e| self.member(&e.file)).map(|m| m.size).sum();
+                let total = mf
+                    .entries
+                    .iter()
+                    .filter_map(|e| self.member(&e.file))
+                    .map(|m| m.size)
+                    .sum();
                 progress.stage("verify manifest", total);
                 for e in &mf.entries {
-                    let m = self
-                        .member(&e.file)
-                        .ok_or_else(|| format_err!("{mf_name} lists {}, which the OVA does not contain", e.file))?;
-                    let reader = WindowReader { window: self.window(m), pos: 0 };
+                    let m = self.member(&e.file).ok_or_else(|| {
+                        format_err!("{mf_name} lists {}, which the OVA does not contain", e.file)
+                    })?;
+                    let reader = WindowReader {
+                        window: self.window(m),
+                        pos: 0,
+                    };
                     let digest = e.algorithm.digest_reader(reader, |n| progress.advance(n))?;
                     mf.check(&e.file, &digest)?;
                     checked.push((e.file.clone(), e.algorithm));
                 }
                 progress.done();
                 for m in &self.members {
-                    if m.name != *mf_name && !m.name.ends_with(".cert") && mf.get(&m.name).is_none() {
+                    if m.name != *mf_name && !m.name.ends_with(".cert") && mf.get(&m.name).is_none()
+                    {
                         unlisted.push(m.name.clone());
                     }
                 }
             }
         }
-        Ok((info, Verified { ovf: ovf_name, manifest: manifest.map(|m| m.0), checked, unlisted, warnings }))
+        Ok((
+            info,
+            Verified {
+                ovf: ovf_name,
+                manifest: manifest.map(|m| m.0),
+                checked,
+                unlisted,
+                warnings,
+            },
+        ))
     }
 
     /// A disk of the OVA as a readable VMDK, read in place.
     pub fn disk(&self, href: &str) -> Result<VmdkImage<FileWindow>> {
-        let m = self.member(href).ok_or_else(|| format_err!("the OVA does not contain {href}"))?;
+        let m = self
+            .member(href)
+            .ok_or_else(|| format_err!("the OVA does not contain {href}"))?;
         VmdkImage::open(self.window(m)).map_err(|e| match e {
             Error::Format(msg) => format_err!("{href}: {msg}"),
             other => other,

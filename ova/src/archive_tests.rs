@@ -14,7 +14,11 @@ fn build(dir: &Path, disk: &[u8]) -> std::path::PathBuf {
     let disk_path = dir.join("d.vmdk");
     std::fs::write(&disk_path, disk).unwrap();
     let out = dir.join("vm.ova");
-    let files = [DiskFile { name: "vm-disk1.vmdk".into(), path: disk_path, sha256: sha256_hex(disk) }];
+    let files = [DiskFile {
+        name: "vm-disk1.vmdk".into(),
+        path: disk_path,
+        sha256: sha256_hex(disk),
+    }];
     write_ova(&out, OVF, &files, 0, &NoProgress).unwrap();
     out
 }
@@ -25,16 +29,27 @@ fn ova_is_ordered_reproducible_and_verifies() {
     let out = build(dir.path(), b"not really a disk");
     let first = std::fs::read(&out).unwrap();
     let again = build(dir.path(), b"not really a disk");
-    assert_eq!(first, std::fs::read(again).unwrap(), "same inputs, same bytes");
+    assert_eq!(
+        first,
+        std::fs::read(again).unwrap(),
+        "same inputs, same bytes"
+    );
     let ova = Ova::open(&out).unwrap();
     let names: Vec<_> = ova.members().iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["vm.ovf", "vm.mf", "vm-disk1.vmdk"]);
     let (info, v) = ova.verify(&NoProgress).unwrap();
     assert_eq!(info.name, "vm");
     assert_eq!(v.checked.len(), 2);
-    assert!(v.unlisted.is_empty() && v.warnings.is_empty(), "{:?}", v.warnings);
+    assert!(
+        v.unlisted.is_empty() && v.warnings.is_empty(),
+        "{:?}",
+        v.warnings
+    );
     // No temp files left behind.
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left.len(), 2, "{left:?}");
 }
 
@@ -48,7 +63,10 @@ fn tampered_member_fails_the_manifest() {
     std::fs::write(&out, bytes).unwrap();
     let err = Ova::open(&out).unwrap().verify(&NoProgress).unwrap_err();
     assert!(matches!(err, Error::Integrity(_)));
-    assert!(err.to_string().contains("vm-disk1.vmdk: SHA256 mismatch"), "{err}");
+    assert!(
+        err.to_string().contains("vm-disk1.vmdk: SHA256 mismatch"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -63,8 +81,15 @@ fn missing_and_truncated_members_are_reported() {
     // An OVA whose OVF names a disk that is not inside.
     let lonely = dir.path().join("lonely.ova");
     write_ova(&lonely, OVF, &[], 0, &NoProgress).unwrap();
-    let err = Ova::open(&lonely).unwrap().verify(&NoProgress).unwrap_err().to_string();
-    assert!(err.contains("references vm-disk1.vmdk, which the OVA does not contain"), "{err}");
+    let err = Ova::open(&lonely)
+        .unwrap()
+        .verify(&NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("references vm-disk1.vmdk, which the OVA does not contain"),
+        "{err}"
+    );
 
     std::fs::write(&out, b"plain text, not a tar").unwrap();
     assert!(Ova::open(&out).is_err());

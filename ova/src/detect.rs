@@ -58,13 +58,18 @@ pub fn open_disk(path: &Path) -> Result<(DiskFormat, Box<dyn DiskSource>)> {
 
 /// `.vmdk` names a sparse or descriptor file, except a flat extent (`-flat.vmdk`), which is raw.
 fn looks_like_sparse_vmdk_name(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     name.ends_with(".vmdk") && !name.ends_with("-flat.vmdk")
 }
 
 /// A monolithicFlat descriptor with one FLAT extent: the extent file is raw.
 fn open_flat(path: &Path) -> Result<RawDisk> {
-    let text = std::fs::read_to_string(path).map_err(|_| format_err!("VMDK descriptor is not text"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|_| format_err!("VMDK descriptor is not text"))?;
     let d = Descriptor::parse(&text)?;
     let [ext] = d.extents.as_slice() else {
         return Err(Error::Unsupported(format!(
@@ -73,13 +78,24 @@ fn open_flat(path: &Path) -> Result<RawDisk> {
         )));
     };
     if ext.kind != "FLAT" && ext.kind != "VMFS" {
-        return Err(Error::Unsupported(format!("VMDK extent type {} is not read (FLAT or VMFS only)", ext.kind)));
+        return Err(Error::Unsupported(format!(
+            "VMDK extent type {} is not read (FLAT or VMFS only)",
+            ext.kind
+        )));
     }
     let extent_path = path.parent().unwrap_or(Path::new(".")).join(&ext.file);
-    let file = File::open(&extent_path).map_err(|e| format_err!("extent {}: {e}", extent_path.display()))?;
+    let file = File::open(&extent_path)
+        .map_err(|e| format_err!("extent {}: {e}", extent_path.display()))?;
     let (start, len) = (ext.offset * SECTOR, ext.sectors * SECTOR);
     if file.metadata()?.len() < start + len {
-        return Err(format_err!("extent {} is shorter than the descriptor says ({len} bytes)", ext.file));
+        return Err(format_err!(
+            "extent {} is shorter than the descriptor says ({len} bytes)",
+            ext.file
+        ));
     }
-    Ok(RawDisk::from_window(FileWindow::new(Arc::new(file), start, len)))
+    Ok(RawDisk::from_window(FileWindow::new(
+        Arc::new(file),
+        start,
+        len,
+    )))
 }

@@ -13,7 +13,6 @@ pub mod ovf;
 pub mod progress;
 pub mod raw;
 pub mod source;
-mod templates;
 pub mod vmdk;
 
 pub use archive::{write_ova, DiskFile, Ova};

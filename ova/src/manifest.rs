@@ -74,11 +74,17 @@ impl Manifest {
             if line.is_empty() {
                 continue;
             }
-            let bad = || format_err!("manifest line {} is not 'ALGO(file)= digest': {line:.80}", n + 1);
+            let bad = || {
+                format_err!(
+                    "manifest line {} is not 'ALGO(file)= digest': {line:.80}",
+                    n + 1
+                )
+            };
             let (algo, rest) = line.split_once('(').ok_or_else(bad)?;
             let (file, digest) = rest.rsplit_once(")=").ok_or_else(bad)?;
-            let algorithm = Algorithm::parse(algo.trim())
-                .ok_or_else(|| format_err!("manifest line {}: unknown digest algorithm '{algo}'", n + 1))?;
+            let algorithm = Algorithm::parse(algo.trim()).ok_or_else(|| {
+                format_err!("manifest line {}: unknown digest algorithm '{algo}'", n + 1)
+            })?;
             let digest = digest.trim().to_ascii_lowercase();
             let want = match algorithm {
                 Algorithm::Sha1 => 40,
@@ -86,20 +92,35 @@ impl Manifest {
                 Algorithm::Sha512 => 128,
             };
             if digest.len() != want || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format_err!("manifest line {}: '{digest:.20}' is not a {} digest", n + 1, algorithm.name()));
+                return Err(format_err!(
+                    "manifest line {}: '{digest:.20}' is not a {} digest",
+                    n + 1,
+                    algorithm.name()
+                ));
             }
-            entries.push(Entry { algorithm, file: file.to_string(), digest });
+            entries.push(Entry {
+                algorithm,
+                file: file.to_string(),
+                digest,
+            });
         }
         Ok(Self { entries })
     }
 
     /// SHA-256 entries in the order given, as ovftool writes them.
     pub fn render(&self) -> String {
-        self.entries.iter().map(|e| format!("{}({})= {}\n", e.algorithm.name(), e.file, e.digest)).collect()
+        self.entries
+            .iter()
+            .map(|e| format!("{}({})= {}\n", e.algorithm.name(), e.file, e.digest))
+            .collect()
     }
 
     pub fn add_sha256(&mut self, file: &str, digest: &str) {
-        self.entries.push(Entry { algorithm: Algorithm::Sha256, file: file.into(), digest: digest.into() });
+        self.entries.push(Entry {
+            algorithm: Algorithm::Sha256,
+            file: file.into(),
+            digest: digest.into(),
+        });
     }
 
     pub fn get(&self, file: &str) -> Option<&Entry> {
@@ -131,14 +152,24 @@ mod tests {
     #[test]
     fn parses_renders_and_checks() {
         let h = sha256_hex(b"abc");
-        let text = format!("SHA256(a.ovf)= {h}\nSHA1(b.vmdk)= {}\n", "a9993e364706816aba3e25717850c26c9cd0d89d");
+        let text = format!(
+            "SHA256(a.ovf)= {h}\nSHA1(b.vmdk)= {}\n",
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         let m = Manifest::parse(&text).unwrap();
         assert_eq!(m.entries.len(), 2);
         assert_eq!(m.render(), text);
         m.check("a.ovf", &h).unwrap();
-        let err = m.check("a.ovf", &sha256_hex(b"abd")).unwrap_err().to_string();
+        let err = m
+            .check("a.ovf", &sha256_hex(b"abd"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SHA256 mismatch"), "{err}");
-        assert!(m.check("c.vmdk", &h).unwrap_err().to_string().contains("not listed"));
+        assert!(m
+            .check("c.vmdk", &h)
+            .unwrap_err()
+            .to_string()
+            .contains("not listed"));
         let sha1 = Algorithm::Sha1.digest_reader(&b"abc"[..], |_| {}).unwrap();
         assert_eq!(sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
     }
@@ -146,7 +177,13 @@ mod tests {
     #[test]
     fn rejects_malformed_lines() {
         assert!(Manifest::parse("SHA256 a.ovf = x").is_err());
-        assert!(Manifest::parse("MD5(a)= d41d8cd98f00b204e9800998ecf8427e").unwrap_err().to_string().contains("unknown digest"));
-        assert!(Manifest::parse("SHA256(a)= 1234").unwrap_err().to_string().contains("not a SHA256"));
+        assert!(Manifest::parse("MD5(a)= d41d8cd98f00b204e9800998ecf8427e")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown digest"));
+        assert!(Manifest::parse("SHA256(a)= 1234")
+            .unwrap_err()
+            .to_string()
+            .contains("not a SHA256"));
     }
 }

@@ -30,7 +30,11 @@ pub struct FileWindow {
 impl FileWindow {
     pub fn whole(file: File) -> io::Result<Self> {
         let len = file.metadata()?.len();
-        Ok(Self { file: Arc::new(file), start: 0, len })
+        Ok(Self {
+            file: Arc::new(file),
+            start: 0,
+            len,
+        })
     }
 
     pub fn open(path: &Path) -> io::Result<Self> {
@@ -60,7 +64,11 @@ impl ReadAt for FileWindow {
         if end.is_none_or(|e| e > self.len) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("read of {} bytes at offset {off} runs past the end ({} bytes)", buf.len(), self.len),
+                format!(
+                    "read of {} bytes at offset {off} runs past the end ({} bytes)",
+                    buf.len(),
+                    self.len
+                ),
             ));
         }
         self.file.read_exact_at(buf, self.start + off)
@@ -74,7 +82,9 @@ impl ReadAt for Vec<u8> {
 
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
         let start = usize::try_from(off).map_err(|_| io::ErrorKind::UnexpectedEof)?;
-        let end = start.checked_add(buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
+        let end = start
+            .checked_add(buf.len())
+            .ok_or(io::ErrorKind::UnexpectedEof)?;
         let src = self.get(start..end).ok_or(io::ErrorKind::UnexpectedEof)?;
         buf.copy_from_slice(src);
         Ok(())
@@ -106,11 +116,17 @@ pub struct RawDisk {
 
 impl RawDisk {
     pub fn open(path: &Path) -> io::Result<Self> {
-        Ok(Self { window: FileWindow::open(path)?, whole_file: true })
+        Ok(Self {
+            window: FileWindow::open(path)?,
+            whole_file: true,
+        })
     }
 
     pub fn from_window(window: FileWindow) -> Self {
-        Self { window, whole_file: false }
+        Self {
+            window,
+            whole_file: false,
+        }
     }
 }
 
@@ -131,7 +147,9 @@ impl DiskSource for RawDisk {
             return Ok(Some(off));
         }
         let fd = self.window.file().as_raw_fd();
-        let Ok(signed) = libc::off_t::try_from(off) else { return Ok(Some(off)) };
+        let Ok(signed) = libc::off_t::try_from(off) else {
+            return Ok(Some(off));
+        };
         // SAFETY: lseek on a file descriptor we own; it only moves the shared offset,
         // which this crate never relies on (all reads are positioned).
         let r = unsafe { libc::lseek(fd, signed, libc::SEEK_DATA) };
@@ -157,6 +175,8 @@ impl DiskSource for RawDisk {
 /// True when every byte of `buf` is zero (word-at-a-time).
 pub fn is_zero(buf: &[u8]) -> bool {
     let mut chunks = buf.chunks_exact(64);
-    let words_zero = chunks.by_ref().all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
+    let words_zero = chunks
+        .by_ref()
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | b) == 0);
     words_zero && chunks.remainder().iter().all(|&b| b == 0)
 }

@@ -23,7 +23,13 @@ fn out_format(a: &ConvertArgs) -> Result<OutFormat> {
     if let Some(f) = a.format {
         return Ok(f);
     }
-    match a.output.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("vmdk") => Ok(OutFormat::Vmdk),
         Some("raw" | "img") => Ok(OutFormat::Raw),
         _ => Err(usage(format!(
@@ -39,15 +45,21 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
     let started = Instant::now();
     let shown = a.input.display().to_string();
     let (in_format, src) = ova::open_disk(&a.input).with_context(|| shown.clone())?;
-    let file_name = a.output.file_name().and_then(|n| n.to_str()).unwrap_or("disk.vmdk");
+    let file_name = a
+        .output
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("disk.vmdk");
     let opts = vmdk_options(&a.vmdk, file_name, false)?;
     let (populated, capacity) = write_atomically(&a.output, a.force, |f| match format {
         OutFormat::Vmdk => {
-            let r = ova::vmdk::write_stream_optimized(src.as_ref(), f, &opts, &ctx.bars).with_context(|| shown.clone())?;
+            let r = ova::vmdk::write_stream_optimized(src.as_ref(), f, &opts, &ctx.bars)
+                .with_context(|| shown.clone())?;
             Ok((r.populated_size, r.capacity))
         }
         OutFormat::Raw => {
-            let n = ova::raw::write_raw(src.as_ref(), f, &ctx.bars).with_context(|| shown.clone())?;
+            let n =
+                ova::raw::write_raw(src.as_ref(), f, &ctx.bars).with_context(|| shown.clone())?;
             Ok((n, src.size()))
         }
     })?;
@@ -55,7 +67,11 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
         input: shown,
         input_format: in_format,
         output: a.output.display().to_string(),
-        output_format: if format == OutFormat::Vmdk { "vmdk-stream-optimized" } else { "raw" },
+        output_format: if format == OutFormat::Vmdk {
+            "vmdk-stream-optimized"
+        } else {
+            "raw"
+        },
         capacity,
         populated_size: populated,
         file_size: std::fs::metadata(&a.output)?.len(),

@@ -42,8 +42,22 @@ struct RawReport {
 
 pub fn run(ctx: &Context, a: &InspectArgs) -> Result<()> {
     let shown = a.file.display().to_string();
-    let ext = a.file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let ext = a
+        .file
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if a.file.is_dir() || matches!(ext.as_deref(), Some("tar" | "tgz")) {
+        return super::vdvs::inspect_plugin(ctx, &a.file).with_context(|| shown);
+    }
+    if a.file
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".lock"))
+    {
+        return super::vdvs::inspect_lock(ctx, &a.file).with_context(|| shown);
+    }
     match ext.as_deref() {
+        Some("vib" | "zip") => super::vdvs::inspect_vib(ctx, &a.file).with_context(|| shown),
         Some("ova") => inspect_ova(ctx, &a.file, a.deep).with_context(|| shown),
         Some("ovf") => {
             let text = std::fs::read_to_string(&a.file).with_context(|| shown.clone())?;
@@ -65,7 +79,11 @@ fn inspect_ova(ctx: &Context, path: &Path, deep: bool) -> Result<()> {
         if deep {
             inflate_all(&image, &ctx.bars).with_context(|| href.clone())?;
         }
-        disks.push(DiskReport { file: href.clone(), facts, grains_verified: deep });
+        disks.push(DiskReport {
+            file: href.clone(),
+            facts,
+            grains_verified: deep,
+        });
     }
     let report = OvaReport {
         kind: "ova",
@@ -87,7 +105,11 @@ fn inspect_disk(ctx: &Context, path: &Path, deep: bool) -> Result<()> {
         if deep {
             inflate_all(&image, &ctx.bars)?;
         }
-        let report = DiskReport { file: path.display().to_string(), facts, grains_verified: deep };
+        let report = DiskReport {
+            file: path.display().to_string(),
+            facts,
+            grains_verified: deep,
+        };
         return ctx.emit(&report, || disk_text(&report));
     }
     let report = RawReport {
@@ -98,7 +120,13 @@ fn inspect_disk(ctx: &Context, path: &Path, deep: bool) -> Result<()> {
         stored: src.stored_hint(),
     };
     ctx.emit(&report, || {
-        format!("{}: {:?} disk, capacity {}, {} stored\n", report.file, report.format, human_bytes(report.capacity), human_bytes(report.stored))
+        format!(
+            "{}: {:?} disk, capacity {}, {} stored\n",
+            report.file,
+            report.format,
+            human_bytes(report.capacity),
+            human_bytes(report.stored)
+        )
     })
 }
 
@@ -149,23 +177,47 @@ fn ovf_text(o: &OvfInfo) -> String {
         o.memory_mb.map_or("?".into(), |m| m.to_string()),
         o.firmware.as_deref().unwrap_or("bios")
     );
-    let _ = writeln!(s, "Networks    {} (NICs: {})", o.networks.join(", "), o.nic_types.join(", "));
+    let _ = writeln!(
+        s,
+        "Networks    {} (NICs: {})",
+        o.networks.join(", "),
+        o.nic_types.join(", ")
+    );
     if let Some(p) = &o.product {
-        let _ = writeln!(s, "Product     {p} {}", o.product_version.as_deref().unwrap_or(""));
+        let _ = writeln!(
+            s,
+            "Product     {p} {}",
+            o.product_version.as_deref().unwrap_or("")
+        );
     }
     for p in &o.properties {
-        let how = if p.user_configurable { "set per VM" } else { "read-only" };
+        let how = if p.user_configurable {
+            "set per VM"
+        } else {
+            "read-only"
+        };
         let _ = writeln!(s, "Property    {} = {:?} ({how})", p.key, p.value);
     }
     s
 }
 
 fn ova_text(r: &OvaReport) -> String {
-    let mut s = format!("OVA         {} ({} members, {})\n", r.file, r.members.len(), human_bytes(r.size));
+    let mut s = format!(
+        "OVA         {} ({} members, {})\n",
+        r.file,
+        r.members.len(),
+        human_bytes(r.size)
+    );
     match &r.verified.manifest {
         Some(mf) => {
-            let algos: std::collections::BTreeSet<_> = r.verified.checked.iter().map(|(_, a)| a.name()).collect();
-            let _ = writeln!(s, "Manifest    {mf}: {} files verified ({})", r.verified.checked.len(), algos.into_iter().collect::<Vec<_>>().join(", "));
+            let algos: std::collections::BTreeSet<_> =
+                r.verified.checked.iter().map(|(_, a)| a.name()).collect();
+            let _ = writeln!(
+                s,
+                "Manifest    {mf}: {} files verified ({})",
+                r.verified.checked.len(),
+                algos.into_iter().collect::<Vec<_>>().join(", ")
+            );
         }
         None => s.push_str("Manifest    none\n"),
     }

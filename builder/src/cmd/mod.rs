@@ -3,6 +3,7 @@
 pub mod convert;
 pub mod inspect;
 pub mod pack;
+pub mod vdvs;
 
 use crate::output::usage;
 use anyhow::{Context as _, Result};
@@ -12,9 +13,16 @@ use std::path::Path;
 /// Runs `write` against a temporary file beside `out` and renames it to `out` only
 /// when `write` succeeds, so a failed or interrupted run never leaves a partial file
 /// under the final name.
-pub fn write_atomically<T>(out: &Path, force: bool, write: impl FnOnce(&File) -> Result<T>) -> Result<T> {
+pub fn write_atomically<T>(
+    out: &Path,
+    force: bool,
+    write: impl FnOnce(&File) -> Result<T>,
+) -> Result<T> {
     if out.exists() && !force {
-        return Err(usage(format!("{} already exists (pass --force to replace it)", out.display())));
+        return Err(usage(format!(
+            "{} already exists (pass --force to replace it)",
+            out.display()
+        )));
     }
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -29,7 +37,8 @@ pub fn write_atomically<T>(out: &Path, force: bool, write: impl FnOnce(&File) ->
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     let value = write(tmp.as_file())?;
     tmp.as_file().sync_all()?;
-    tmp.persist(out).with_context(|| format!("cannot write {}", out.display()))?;
+    tmp.persist(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(value)
 }
 
@@ -37,7 +46,10 @@ pub fn write_atomically<T>(out: &Path, force: bool, write: impl FnOnce(&File) ->
 pub fn ensure_distinct(input: &Path, output: &Path) -> Result<()> {
     if let (Ok(a), Ok(b)) = (input.canonicalize(), output.canonicalize()) {
         if a == b {
-            return Err(usage(format!("{} is both the input and the output", input.display())));
+            return Err(usage(format!(
+                "{} is both the input and the output",
+                input.display()
+            )));
         }
     }
     Ok(())
@@ -58,7 +70,11 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-pub fn vmdk_options(o: &crate::cli::VmdkOptions, file_name: &str, sha256: bool) -> Result<ova::vmdk::WriteOptions> {
+pub fn vmdk_options(
+    o: &crate::cli::VmdkOptions,
+    file_name: &str,
+    sha256: bool,
+) -> Result<ova::vmdk::WriteOptions> {
     Ok(ova::vmdk::WriteOptions {
         file_name: file_name.to_string(),
         adapter: ova::vmdk::AdapterType::parse(&o.adapter)?,

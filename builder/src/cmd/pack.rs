@@ -25,9 +25,17 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
         .file_stem()
         .and_then(|s| s.to_str())
         .filter(|_| a.output.extension().is_some_and(|e| e == "ova"))
-        .ok_or_else(|| usage(format!("{}: the output must be a .ova file", a.output.display())))?;
+        .ok_or_else(|| {
+            usage(format!(
+                "{}: the output must be a .ova file",
+                a.output.display()
+            ))
+        })?;
     if a.output.exists() && !a.force {
-        return Err(usage(format!("{} already exists (pass --force to replace it)", a.output.display())));
+        return Err(usage(format!(
+            "{} already exists (pass --force to replace it)",
+            a.output.display()
+        )));
     }
     let shape = VmShape {
         name: a.name.clone().unwrap_or_else(|| stem.to_string()),
@@ -45,12 +53,24 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
     let shown = a.disk.display().to_string();
     let (_, src) = ova::open_disk(&a.disk).with_context(|| shown.clone())?;
     // Fail on a bad shape before spending minutes on the disk.
-    ova::ovf::render(&ovf_spec(&shape, placeholder_disk(&disk_name), &BakedVersions::default()))?;
+    ova::ovf::render(&ovf_spec(
+        &shape,
+        placeholder_disk(&disk_name),
+        &BakedVersions::default(),
+    ))?;
 
-    let dir = a.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let vmdk = tempfile::Builder::new().prefix(".pack-").suffix(".vmdk").tempfile_in(dir)?;
+    let dir = a
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let vmdk = tempfile::Builder::new()
+        .prefix(".pack-")
+        .suffix(".vmdk")
+        .tempfile_in(dir)?;
     let opts = vmdk_options(&a.vmdk, &disk_name, true)?;
-    let w = ova::vmdk::write_stream_optimized(src.as_ref(), vmdk.as_file(), &opts, &ctx.bars).with_context(|| shown.clone())?;
+    let w = ova::vmdk::write_stream_optimized(src.as_ref(), vmdk.as_file(), &opts, &ctx.bars)
+        .with_context(|| shown.clone())?;
     let disk = OvfDisk {
         file_name: disk_name.clone(),
         file_size: w.file_size,
@@ -58,9 +78,14 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
         populated_size: w.populated_size,
     };
     let ovf = ova::ovf::render(&ovf_spec(&shape, disk, &BakedVersions::default()))?;
-    let files = [ova::DiskFile { name: disk_name.clone(), path: vmdk.path().to_path_buf(), sha256: w.sha256.clone().unwrap_or_default() }];
+    let files = [ova::DiskFile {
+        name: disk_name.clone(),
+        path: vmdk.path().to_path_buf(),
+        sha256: w.sha256.clone().unwrap_or_default(),
+    }];
     // write_ova writes under a temporary name and renames when complete.
-    let sha256 = ova::write_ova(&a.output, &ovf, &files, 0, &ctx.bars).with_context(|| a.output.display().to_string())?;
+    let sha256 = ova::write_ova(&a.output, &ovf, &files, 0, &ctx.bars)
+        .with_context(|| a.output.display().to_string())?;
     let report = Report {
         ova: a.output.display().to_string(),
         sha256,
@@ -85,5 +110,10 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
 }
 
 fn placeholder_disk(name: &str) -> OvfDisk {
-    OvfDisk { file_name: name.into(), file_size: 0, capacity: 0, populated_size: 0 }
+    OvfDisk {
+        file_name: name.into(),
+        file_size: 0,
+        capacity: 0,
+        populated_size: 0,
+    }
 }

@@ -39,7 +39,14 @@ pub struct Hardware {
 
 impl Default for Hardware {
     fn default() -> Self {
-        Self { hw_version: 14, cpus: 2, memory_mb: 2048, scsi: ScsiController::Pvscsi, firmware: Firmware::Efi, vmci: true }
+        Self {
+            hw_version: 14,
+            cpus: 2,
+            memory_mb: 2048,
+            scsi: ScsiController::Pvscsi,
+            firmware: Firmware::Efi,
+            vmci: true,
+        }
     }
 }
 
@@ -61,10 +68,16 @@ impl Hardware {
             )));
         }
         if self.cpus == 0 || self.cpus > 768 {
-            return Err(Error::Invalid(format!("{} CPUs is out of range (1 to 768)", self.cpus)));
+            return Err(Error::Invalid(format!(
+                "{} CPUs is out of range (1 to 768)",
+                self.cpus
+            )));
         }
         if self.memory_mb < 4 || self.memory_mb % 4 != 0 {
-            return Err(Error::Invalid(format!("memory {} MB must be a multiple of 4 MB", self.memory_mb)));
+            return Err(Error::Invalid(format!(
+                "memory {} MB must be a multiple of 4 MB",
+                self.memory_mb
+            )));
         }
         Ok(())
     }
@@ -114,7 +127,10 @@ impl Property {
 
     /// A read-only fact about the image.
     pub fn fact(key: &str, label: &str, value: &str) -> Self {
-        Self { user_configurable: false, ..Self::setting(key, label, label, value) }
+        Self {
+            user_configurable: false,
+            ..Self::setting(key, label, label, value)
+        }
     }
 }
 

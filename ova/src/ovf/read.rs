@@ -59,11 +59,14 @@ impl OvfInfo {
 }
 
 fn attr<'a>(n: Node<'a, '_>, local: &str) -> Option<&'a str> {
-    n.attributes().find(|a| a.name() == local).map(|a| a.value())
+    n.attributes()
+        .find(|a| a.name() == local)
+        .map(|a| a.value())
 }
 
 fn children<'a, 'i>(n: Node<'a, 'i>, local: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| c.is_element() && c.tag_name().name() == local)
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == local)
 }
 
 fn child<'a, 'i>(n: Node<'a, 'i>, local: &'a str) -> Option<Node<'a, 'i>> {
@@ -71,7 +74,10 @@ fn child<'a, 'i>(n: Node<'a, 'i>, local: &'a str) -> Option<Node<'a, 'i>> {
 }
 
 fn text<'a>(n: Node<'a, '_>, local: &str) -> Option<&'a str> {
-    n.children().find(|c| c.is_element() && c.tag_name().name() == local).and_then(|c| c.text()).map(str::trim)
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == local)
+        .and_then(|c| c.text())
+        .map(str::trim)
 }
 
 /// Multiplier of a CIM programmatic unit such as `byte * 2^30` or `byte * 1024`.
@@ -91,29 +97,47 @@ fn unit_multiplier(units: &str) -> Option<u64> {
 }
 
 fn number(s: &str, what: &str) -> Result<u64> {
-    s.trim().parse::<u64>().map_err(|_| format_err!("OVF {what} '{s}' is not a number"))
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format_err!("OVF {what} '{s}' is not a number"))
 }
 
 pub fn parse(xml: &str) -> Result<OvfInfo> {
-    let doc = Document::parse(xml).map_err(|e| format_err!("OVF descriptor is not well-formed XML: {e}"))?;
+    let doc = Document::parse(xml)
+        .map_err(|e| format_err!("OVF descriptor is not well-formed XML: {e}"))?;
     let env = doc.root_element();
     if env.tag_name().name() != "Envelope" {
-        return Err(format_err!("OVF descriptor's root element is <{}>, not <Envelope>", env.tag_name().name()));
+        return Err(format_err!(
+            "OVF descriptor's root element is <{}>, not <Envelope>",
+            env.tag_name().name()
+        ));
     }
     if child(env, "VirtualSystemCollection").is_some() {
-        return Err(Error::Unsupported("multi-VM OVFs (VirtualSystemCollection / vApps) are not supported".into()));
+        return Err(Error::Unsupported(
+            "multi-VM OVFs (VirtualSystemCollection / vApps) are not supported".into(),
+        ));
     }
-    let vs = child(env, "VirtualSystem").ok_or_else(|| format_err!("OVF descriptor has no <VirtualSystem>"))?;
+    let vs = child(env, "VirtualSystem")
+        .ok_or_else(|| format_err!("OVF descriptor has no <VirtualSystem>"))?;
     let mut info = OvfInfo {
-        name: text(vs, "Name").or_else(|| attr(vs, "id")).unwrap_or_default().to_string(),
+        name: text(vs, "Name")
+            .or_else(|| attr(vs, "id"))
+            .unwrap_or_default()
+            .to_string(),
         ..Default::default()
     };
     if let Some(refs) = child(env, "References") {
         for f in children(refs, "File") {
             let href = attr(f, "href").ok_or_else(|| format_err!("OVF <File> without ovf:href"))?;
             check_member_name(href).map_err(|e| format_err!("OVF References: {e}"))?;
-            let size = attr(f, "size").map(|s| number(s, "file size")).transpose()?;
-            info.files.push(FileRef { id: attr(f, "id").unwrap_or_default().into(), href: href.into(), size });
+            let size = attr(f, "size")
+                .map(|s| number(s, "file size"))
+                .transpose()?;
+            info.files.push(FileRef {
+                id: attr(f, "id").unwrap_or_default().into(),
+                href: href.into(),
+                size,
+            });
         }
     }
     if let Some(ds) = child(env, "DiskSection") {
@@ -122,7 +146,10 @@ pub fn parse(xml: &str) -> Result<OvfInfo> {
         }
     }
     if let Some(ns) = child(env, "NetworkSection") {
-        info.networks = children(ns, "Network").filter_map(|n| attr(n, "name")).map(String::from).collect();
+        info.networks = children(ns, "Network")
+            .filter_map(|n| attr(n, "name"))
+            .map(String::from)
+            .collect();
     }
     if let Some(os) = child(vs, "OperatingSystemSection") {
         info.os_type = attr(os, "osType").map(String::from);
@@ -132,14 +159,17 @@ pub fn parse(xml: &str) -> Result<OvfInfo> {
     }
     for ps in children(vs, "ProductSection") {
         info.product = info.product.or(text(ps, "Product").map(String::from));
-        info.product_version = info.product_version.or(text(ps, "Version").map(String::from));
+        info.product_version = info
+            .product_version
+            .or(text(ps, "Version").map(String::from));
         let prefix = match (attr(ps, "class"), attr(ps, "instance")) {
             (Some(c), Some(i)) => format!("{c}.{{key}}.{i}"),
             (Some(c), None) => format!("{c}.{{key}}"),
             _ => "{key}".into(),
         };
         for p in children(ps, "Property") {
-            let key = attr(p, "key").ok_or_else(|| format_err!("OVF <Property> without ovf:key"))?;
+            let key =
+                attr(p, "key").ok_or_else(|| format_err!("OVF <Property> without ovf:key"))?;
             info.properties.push(PropertyInfo {
                 key: prefix.replace("{key}", key),
                 kind: attr(p, "type").unwrap_or("string").into(),
@@ -159,15 +189,21 @@ fn parse_disk(d: Node, files: &[FileRef]) -> Result<DiskInfo> {
             files
                 .iter()
                 .find(|f| f.id == r)
-                .ok_or_else(|| format_err!("OVF disk {disk_id} refers to file '{r}', which References does not list"))?
+                .ok_or_else(|| {
+                    format_err!(
+                        "OVF disk {disk_id} refers to file '{r}', which References does not list"
+                    )
+                })?
                 .href
                 .clone(),
         ),
         None => None,
     };
     let units = attr(d, "capacityAllocationUnits").unwrap_or("byte");
-    let mult = unit_multiplier(units).ok_or_else(|| format_err!("OVF disk {disk_id}: unknown capacity unit '{units}'"))?;
-    let raw = attr(d, "capacity").ok_or_else(|| format_err!("OVF disk {disk_id} has no ovf:capacity"))?;
+    let mult = unit_multiplier(units)
+        .ok_or_else(|| format_err!("OVF disk {disk_id}: unknown capacity unit '{units}'"))?;
+    let raw =
+        attr(d, "capacity").ok_or_else(|| format_err!("OVF disk {disk_id} has no ovf:capacity"))?;
     let capacity = number(raw, "disk capacity")?
         .checked_mul(mult)
         .ok_or_else(|| format_err!("OVF disk {disk_id}: capacity overflows"))?;
@@ -175,7 +211,9 @@ fn parse_disk(d: Node, files: &[FileRef]) -> Result<DiskInfo> {
         disk_id: disk_id.into(),
         href,
         capacity,
-        populated_size: attr(d, "populatedSize").map(|s| number(s, "populatedSize")).transpose()?,
+        populated_size: attr(d, "populatedSize")
+            .map(|s| number(s, "populatedSize"))
+            .transpose()?,
         format: attr(d, "format").unwrap_or_default().into(),
     })
 }
@@ -194,10 +232,16 @@ fn parse_hardware(hw: Node, info: &mut OvfInfo) -> Result<()> {
             "3" => info.cpus = qty.map(|q| number(q, "CPU count")).transpose()?,
             "4" => {
                 let units = text(item, "AllocationUnits").unwrap_or("byte * 2^20");
-                let mult = unit_multiplier(units).ok_or_else(|| format_err!("OVF memory: unknown unit '{units}'"))?;
-                info.memory_mb = qty.map(|q| number(q, "memory size")).transpose()?.map(|q| (q * mult) >> 20);
+                let mult = unit_multiplier(units)
+                    .ok_or_else(|| format_err!("OVF memory: unknown unit '{units}'"))?;
+                info.memory_mb = qty
+                    .map(|q| number(q, "memory size"))
+                    .transpose()?
+                    .map(|q| (q * mult) >> 20);
             }
-            "10" => info.nic_types.push(text(item, "ResourceSubType").unwrap_or("unknown").into()),
+            "10" => info
+                .nic_types
+                .push(text(item, "ResourceSubType").unwrap_or("unknown").into()),
             _ => {}
         }
     }

@@ -1,7 +1,7 @@
 //! Renders an [`OvfSpec`] through `templates/ovf.hbs`.
 
 use super::model::{Firmware, OvfSpec, Product, ScsiController};
-use crate::{templates, Error, Result};
+use crate::{Error, Result};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -46,7 +46,9 @@ pub fn check_member_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 99
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c));
     if ok {
         Ok(())
     } else {
@@ -59,13 +61,17 @@ pub fn check_member_name(name: &str) -> Result<()> {
 pub fn render(spec: &OvfSpec) -> Result<String> {
     spec.hardware.validate()?;
     if spec.name.trim().is_empty() || spec.name.len() > 80 {
-        return Err(Error::Invalid("the VM name must be 1 to 80 characters".into()));
+        return Err(Error::Invalid(
+            "the VM name must be 1 to 80 characters".into(),
+        ));
     }
     if spec.disks.is_empty() {
         return Err(Error::Invalid("an OVF needs at least one disk".into()));
     }
     if spec.networks.is_empty() {
-        return Err(Error::Invalid("an OVF needs at least one network for its NIC".into()));
+        return Err(Error::Invalid(
+            "an OVF needs at least one network for its NIC".into(),
+        ));
     }
     for d in &spec.disks {
         check_member_name(&d.file_name)?;
@@ -74,7 +80,10 @@ pub fn render(spec: &OvfSpec) -> Result<String> {
         let mut seen = std::collections::BTreeSet::new();
         for prop in &p.properties {
             if !seen.insert(&prop.key) {
-                return Err(Error::Invalid(format!("OVF property '{}' is defined twice", prop.key)));
+                return Err(Error::Invalid(format!(
+                    "OVF property '{}' is defined twice",
+                    prop.key
+                )));
             }
         }
     }
@@ -98,7 +107,12 @@ pub fn render(spec: &OvfSpec) -> Result<String> {
         .networks
         .iter()
         .enumerate()
-        .map(|(i, n)| Nic { index: i, number: i + 1, instance: first_nic + i, network: n })
+        .map(|(i, n)| Nic {
+            index: i,
+            number: i + 1,
+            instance: first_nic + i,
+            network: n,
+        })
         .collect();
     let vmci_instance = spec.hardware.vmci.then_some(first_nic + nics.len());
     let ctx = Context {
@@ -118,5 +132,5 @@ pub fn render(spec: &OvfSpec) -> Result<String> {
         vmci_instance,
         product: spec.product.as_ref(),
     };
-    templates::render("ovf", &ctx)
+    templates::render("ovf", &ctx).map_err(Error::Invalid)
 }

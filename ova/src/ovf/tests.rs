@@ -8,14 +8,23 @@ fn spec() -> OvfSpec {
     OvfSpec {
         name: "photon-docker".into(),
         hardware: Hardware::default(),
-        disks: vec![OvfDisk { file_name: "photon-docker-disk1.vmdk".into(), file_size: 12345, capacity: 16 << 30, populated_size: 1 << 30 }],
+        disks: vec![OvfDisk {
+            file_name: "photon-docker-disk1.vmdk".into(),
+            file_size: 12345,
+            capacity: 16 << 30,
+            populated_size: 1 << 30,
+        }],
         networks: vec!["VM Network".into()],
         product: Some(Product {
             product: "Photon OS Docker host".into(),
             vendor: "photon-fleet".into(),
             version: "5.0".into(),
             full_version: "5.0 <vDVS 0.21.2>".into(),
-            properties: vec![hostname, mode, Property::fact("vdvs.plugin_version", "vDVS plugin", "0.21.2")],
+            properties: vec![
+                hostname,
+                mode,
+                Property::fact("vdvs.plugin_version", "vDVS plugin", "0.21.2"),
+            ],
         }),
         annotation: Some("built by \"photon-fleet\" & friends".into()),
     }
@@ -31,7 +40,14 @@ fn rendered_ovf_reads_back() {
     assert_eq!((info.cpus, info.memory_mb), (Some(2), Some(2048)));
     assert_eq!(info.firmware.as_deref(), Some("efi"));
     assert_eq!(info.transport.as_deref(), Some("com.vmware.guestInfo"));
-    assert_eq!(info.files, [FileRef { id: "file1".into(), href: "photon-docker-disk1.vmdk".into(), size: Some(12345) }]);
+    assert_eq!(
+        info.files,
+        [FileRef {
+            id: "file1".into(),
+            href: "photon-docker-disk1.vmdk".into(),
+            size: Some(12345)
+        }]
+    );
     assert_eq!(info.disks[0].capacity, 16 << 30);
     assert_eq!(info.disks[0].populated_size, Some(1 << 30));
     assert!(info.disks[0].format.ends_with("#streamOptimized"));
@@ -55,7 +71,10 @@ fn old_hardware_falls_back_to_generic_linux() {
     s.product = None;
     let info = parse(&render(&s).unwrap()).unwrap();
     assert_eq!(info.os_type.as_deref(), Some("other3xLinux64Guest"));
-    assert_eq!(info.transport, None, "no properties, no OVF environment transport");
+    assert_eq!(
+        info.transport, None,
+        "no properties, no OVF environment transport"
+    );
 }
 
 #[test]
@@ -65,11 +84,17 @@ fn render_refuses_bad_specs() {
     assert!(render(&s).unwrap_err().to_string().contains("vmx-3"));
     let mut s = spec();
     s.disks[0].file_name = "../etc/passwd".into();
-    assert!(render(&s).unwrap_err().to_string().contains("not a usable file name"));
+    assert!(render(&s)
+        .unwrap_err()
+        .to_string()
+        .contains("not a usable file name"));
     let mut s = spec();
     let p = s.product.as_ref().unwrap().properties[0].clone();
     s.product.as_mut().unwrap().properties.push(p);
-    assert!(render(&s).unwrap_err().to_string().contains("defined twice"));
+    assert!(render(&s)
+        .unwrap_err()
+        .to_string()
+        .contains("defined twice"));
     let mut s = spec();
     s.hardware.memory_mb = 1001;
     assert!(render(&s).is_err());
@@ -79,12 +104,25 @@ fn render_refuses_bad_specs() {
 fn parse_reports_broken_descriptors() {
     let xml = render(&spec()).unwrap();
     let cut = &xml[..xml.len() / 2];
-    assert!(parse(cut).unwrap_err().to_string().contains("not well-formed XML"));
-    let no_vs = r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"><References/></Envelope>"#;
-    assert!(parse(no_vs).unwrap_err().to_string().contains("no <VirtualSystem>"));
+    assert!(parse(cut)
+        .unwrap_err()
+        .to_string()
+        .contains("not well-formed XML"));
+    let no_vs =
+        r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"><References/></Envelope>"#;
+    assert!(parse(no_vs)
+        .unwrap_err()
+        .to_string()
+        .contains("no <VirtualSystem>"));
     let dangling = xml.replace(r#"ovf:fileRef="file1""#, r#"ovf:fileRef="file9""#);
-    assert!(parse(&dangling).unwrap_err().to_string().contains("'file9'"));
-    let traversal = xml.replace(r#"ovf:href="photon-docker-disk1.vmdk""#, r#"ovf:href="../../x.vmdk""#);
+    assert!(parse(&dangling)
+        .unwrap_err()
+        .to_string()
+        .contains("'file9'"));
+    let traversal = xml.replace(
+        r#"ovf:href="photon-docker-disk1.vmdk""#,
+        r#"ovf:href="../../x.vmdk""#,
+    );
     assert!(parse(&traversal).is_err());
     assert!(parse("<Foo/>").unwrap_err().to_string().contains("<Foo>"));
 }

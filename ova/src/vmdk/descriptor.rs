@@ -1,7 +1,7 @@
 //! The text descriptor embedded in a sparse VMDK (or standing alone beside flat extents).
 
 use crate::vmdk::header::SECTOR;
-use crate::{format_err, templates, Error, Result};
+use crate::{format_err, Error, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -63,7 +63,9 @@ pub fn render_stream_descriptor(
     hw_version: u32,
 ) -> Result<String> {
     if file_name.contains(['"', '\n', '\r']) || file_name.is_empty() {
-        return Err(Error::Invalid(format!("'{file_name}' cannot be named in a VMDK descriptor")));
+        return Err(Error::Invalid(format!(
+            "'{file_name}' cannot be named in a VMDK descriptor"
+        )));
     }
     let seed = Sha256::digest(format!("{file_name}\0{sectors}"));
     let vars = DescriptorVars {
@@ -75,7 +77,7 @@ pub fn render_stream_descriptor(
         cylinders: (sectors / (255 * 63)).clamp(1, 65535),
         hw_version,
     };
-    templates::render("vmdk-descriptor", &vars)
+    templates::render("vmdk-descriptor", &vars).map_err(Error::Invalid)
 }
 
 /// One extent line: `RW 2048 SPARSE "x.vmdk"` or `RW 2048 FLAT "x-flat.vmdk" 0`.
@@ -104,11 +106,15 @@ impl Descriptor {
                 continue;
             }
             if let Some(ext) = parse_extent(line) {
-                d.extents.push(ext.map_err(|e| format_err!("descriptor line {}: {e}", n + 1))?);
+                d.extents
+                    .push(ext.map_err(|e| format_err!("descriptor line {}: {e}", n + 1))?);
                 continue;
             }
             let Some((k, v)) = line.split_once('=') else {
-                return Err(format_err!("descriptor line {} is not 'key = value': {line:.60}", n + 1));
+                return Err(format_err!(
+                    "descriptor line {} is not 'key = value': {line:.60}",
+                    n + 1
+                ));
             };
             let (k, v) = (k.trim(), v.trim().trim_matches('"'));
             if k == "createType" {
@@ -131,12 +137,22 @@ impl Descriptor {
 }
 
 fn parse_extent(line: &str) -> Option<Result<Extent, String>> {
-    let access = ["RW ", "RDONLY ", "NOACCESS "].into_iter().find(|a| line.starts_with(a))?;
+    let access = ["RW ", "RDONLY ", "NOACCESS "]
+        .into_iter()
+        .find(|a| line.starts_with(a))?;
     let rest = &line[access.len()..];
     let parse = || -> Result<Extent, String> {
-        let (sectors, rest) = rest.trim().split_once(' ').ok_or("extent line is incomplete")?;
-        let sectors = sectors.parse::<u64>().map_err(|_| format!("bad extent size '{sectors}'"))?;
-        let (kind, rest) = rest.trim().split_once(' ').ok_or("extent line has no file name")?;
+        let (sectors, rest) = rest
+            .trim()
+            .split_once(' ')
+            .ok_or("extent line is incomplete")?;
+        let sectors = sectors
+            .parse::<u64>()
+            .map_err(|_| format!("bad extent size '{sectors}'"))?;
+        let (kind, rest) = rest
+            .trim()
+            .split_once(' ')
+            .ok_or("extent line has no file name")?;
         let rest = rest.trim();
         let (file, tail) = match rest.strip_prefix('"') {
             Some(r) => r.split_once('"').ok_or("unterminated extent file name")?,
@@ -144,7 +160,9 @@ fn parse_extent(line: &str) -> Option<Result<Extent, String>> {
         };
         let offset = match tail.trim() {
             "" => 0,
-            t => t.parse::<u64>().map_err(|_| format!("bad extent offset '{t}'"))?,
+            t => t
+                .parse::<u64>()
+                .map_err(|_| format!("bad extent offset '{t}'"))?,
         };
         Ok(Extent {
             access: access.trim().to_string(),
@@ -163,7 +181,8 @@ mod tests {
 
     #[test]
     fn rendered_descriptor_parses_back() {
-        let text = render_stream_descriptor("disk-0.vmdk", 8_388_608, AdapterType::Pvscsi, 4).unwrap();
+        let text =
+            render_stream_descriptor("disk-0.vmdk", 8_388_608, AdapterType::Pvscsi, 4).unwrap();
         assert!(text.starts_with("# Disk DescriptorFile\n"));
         let d = Descriptor::parse(&text).unwrap();
         assert_eq!(d.create_type, "streamOptimized");
@@ -175,16 +194,30 @@ mod tests {
         assert_eq!(d.ddb["ddb.virtualHWVersion"], "4");
         assert_eq!(d.ddb["ddb.longContentID"].len(), 32);
         // deterministic
-        assert_eq!(text, render_stream_descriptor("disk-0.vmdk", 8_388_608, AdapterType::Pvscsi, 4).unwrap());
+        assert_eq!(
+            text,
+            render_stream_descriptor("disk-0.vmdk", 8_388_608, AdapterType::Pvscsi, 4).unwrap()
+        );
     }
 
     #[test]
     fn parses_flat_extents_and_rejects_garbage() {
-        let d = Descriptor::parse("createType=\"monolithicFlat\"\nRW 100 FLAT \"a-flat.vmdk\" 0\n").unwrap();
-        assert_eq!(d.extents[0], Extent {
-            access: "RW".into(), sectors: 100, kind: "FLAT".into(), file: "a-flat.vmdk".into(), offset: 0
-        });
-        assert!(Descriptor::parse("RW x FLAT \"a\" 0").unwrap_err().to_string().contains("bad extent size"));
+        let d = Descriptor::parse("createType=\"monolithicFlat\"\nRW 100 FLAT \"a-flat.vmdk\" 0\n")
+            .unwrap();
+        assert_eq!(
+            d.extents[0],
+            Extent {
+                access: "RW".into(),
+                sectors: 100,
+                kind: "FLAT".into(),
+                file: "a-flat.vmdk".into(),
+                offset: 0
+            }
+        );
+        assert!(Descriptor::parse("RW x FLAT \"a\" 0")
+            .unwrap_err()
+            .to_string()
+            .contains("bad extent size"));
         assert!(Descriptor::parse("garbage line").is_err());
         assert!(render_stream_descriptor("a\"b", 1, AdapterType::Ide, 4).is_err());
     }

@@ -103,7 +103,9 @@ impl SparseHeader {
     /// Parses and sanity-checks a header; `file_sectors` bounds every offset.
     pub fn parse(b: &[u8]) -> Result<Self> {
         if b.len() < 512 {
-            return Err(format_err!("file is shorter than a VMDK header (512 bytes)"));
+            return Err(format_err!(
+                "file is shorter than a VMDK header (512 bytes)"
+            ));
         }
         if &b[0..4] != MAGIC {
             return Err(format_err!(
@@ -128,7 +130,10 @@ impl SparseHeader {
             compress_algorithm: u16::from_le_bytes([b[77], b[78]]),
         };
         if !(1..=3).contains(&h.version) {
-            return Err(format_err!("unsupported sparse VMDK version {} (1 to 3 are known)", h.version));
+            return Err(format_err!(
+                "unsupported sparse VMDK version {} (1 to 3 are known)",
+                h.version
+            ));
         }
         if h.flags & FLAG_NEWLINE_CHECK != 0 && &b[73..77] != b"\n \r\n" {
             return Err(format_err!(
@@ -136,16 +141,25 @@ impl SparseHeader {
             ));
         }
         if h.grain_size < 8 || h.grain_size > 2048 || !h.grain_size.is_power_of_two() {
-            return Err(format_err!("bad grain size {} sectors (a power of two from 8 to 2048)", h.grain_size));
+            return Err(format_err!(
+                "bad grain size {} sectors (a power of two from 8 to 2048)",
+                h.grain_size
+            ));
         }
         if h.num_gtes_per_gt == 0 || h.num_gtes_per_gt > 8192 {
-            return Err(format_err!("bad grain table size {} entries", h.num_gtes_per_gt));
+            return Err(format_err!(
+                "bad grain table size {} entries",
+                h.num_gtes_per_gt
+            ));
         }
         if h.capacity == 0 || h.capacity > (1 << 40) {
             return Err(format_err!("bad capacity {} sectors", h.capacity));
         }
         if h.flags & FLAG_COMPRESSED != 0 && h.compress_algorithm != COMPRESS_DEFLATE {
-            return Err(format_err!("unknown grain compression algorithm {}", h.compress_algorithm));
+            return Err(format_err!(
+                "unknown grain compression algorithm {}",
+                h.compress_algorithm
+            ));
         }
         Ok(h)
     }
@@ -190,16 +204,28 @@ mod tests {
         let good = SparseHeader::stream_optimized(4096, 1).to_bytes();
         let mut bad = good;
         bad[0] = b'X';
-        assert!(SparseHeader::parse(&bad).unwrap_err().to_string().contains("bad magic"));
+        assert!(SparseHeader::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("bad magic"));
         let mut bad = good;
         bad[75] = b'\n';
-        assert!(SparseHeader::parse(&bad).unwrap_err().to_string().contains("line-end"));
+        assert!(SparseHeader::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("line-end"));
         let mut bad = good;
         bad[20] = 100; // grain size 100: not a power of two
-        assert!(SparseHeader::parse(&bad).unwrap_err().to_string().contains("grain size"));
+        assert!(SparseHeader::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("grain size"));
         let mut bad = good;
         bad[4] = 9;
-        assert!(SparseHeader::parse(&bad).unwrap_err().to_string().contains("version 9"));
+        assert!(SparseHeader::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("version 9"));
         assert!(SparseHeader::parse(&good[..100]).is_err());
     }
 

@@ -67,7 +67,10 @@ impl<R: ReadAt> VmdkImage<R> {
         }
         let raw = read_vec(&src, header.gd_offset * SECTOR, (gd_entries * 4) as usize)?;
         let gt_sectors = (u64::from(header.num_gtes_per_gt) * 4).div_ceil(SECTOR);
-        let directory: Vec<u32> = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect();
+        let directory: Vec<u32> = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
+            .collect();
         for (i, &gt) in directory.iter().enumerate() {
             if gt != 0 && u64::from(gt) + gt_sectors > sectors {
                 return Err(format_err!(
@@ -75,7 +78,13 @@ impl<R: ReadAt> VmdkImage<R> {
                 ));
             }
         }
-        Ok(Self { src, header, descriptor, directory, cache: Mutex::new(None) })
+        Ok(Self {
+            src,
+            header,
+            descriptor,
+            directory,
+            cache: Mutex::new(None),
+        })
     }
 
     pub fn header(&self) -> &SparseHeader {
@@ -97,7 +106,10 @@ impl<R: ReadAt> VmdkImage<R> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.as_ref().is_none_or(|(g, _)| *g != gt) {
             let raw = read_vec(&self.src, gt_sector * SECTOR, (per * 4) as usize)?;
-            let table = raw.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4"))).collect();
+            let table = raw
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
+                .collect();
             *cache = Some((gt, table));
         }
         let (_, table) = cache.as_ref().expect("filled above");
@@ -117,14 +129,22 @@ impl<R: ReadAt> VmdkImage<R> {
         let grain = self.header.grain_bytes();
         if !self.header.compressed() {
             if at + grain > len {
-                return Err(format_err!("grain {index} at sector {sector} lies past the end of the file"));
+                return Err(format_err!(
+                    "grain {index} at sector {sector} lies past the end of the file"
+                ));
             }
             return Ok(self.src.read_exact_at(out, at)?);
         }
-        let marker_len = if self.header.has_markers() { GRAIN_MARKER_LEN as u64 } else { 0 };
+        let marker_len = if self.header.has_markers() {
+            GRAIN_MARKER_LEN as u64
+        } else {
+            0
+        };
         let (lba, size) = if self.header.has_markers() {
             if at + marker_len > len {
-                return Err(format_err!("grain {index} marker at sector {sector} lies past the end of the file"));
+                return Err(format_err!(
+                    "grain {index} marker at sector {sector} lies past the end of the file"
+                ));
             }
             let mut m = [0u8; 16];
             self.src.read_exact_at(&mut m[..12], at)?;
@@ -140,7 +160,9 @@ impl<R: ReadAt> VmdkImage<R> {
             ));
         }
         if size == 0 || size > grain * 2 + 1024 || at + marker_len + size > len {
-            return Err(format_err!("compressed grain at sector {sector} has a bad size {size} (or runs past the end)"));
+            return Err(format_err!(
+                "compressed grain at sector {sector} has a bad size {size} (or runs past the end)"
+            ));
         }
         let data = read_vec(&self.src, at + marker_len, size as usize)?;
         inflate_grain(&data, out).map_err(|e| format_err!("grain at sector {sector}: {e}"))
@@ -155,7 +177,9 @@ impl<R: ReadAt> VmdkImage<R> {
             let s = self.grain_sector(i)?;
             if s != 0 {
                 if s * SECTOR >= len {
-                    return Err(format_err!("grain {i} points at sector {s}, past the end of the file"));
+                    return Err(format_err!(
+                        "grain {i} points at sector {s}, past the end of the file"
+                    ));
                 }
                 allocated += 1;
             }
@@ -183,7 +207,10 @@ impl<R: ReadAt> DiskSource for VmdkImage<R> {
 
     fn read_at(&self, buf: &mut [u8], off: u64) -> Result<()> {
         if off + buf.len() as u64 > self.size() {
-            return Err(Error::Invalid(format!("read at {off} past the disk's end ({})", self.size())));
+            return Err(Error::Invalid(format!(
+                "read at {off} past the disk's end ({})",
+                self.size()
+            )));
         }
         let grain = self.header.grain_bytes();
         let mut scratch = vec![0u8; grain as usize];
@@ -231,8 +258,12 @@ impl<R: ReadAt> DiskSource for VmdkImage<R> {
 
 fn read_vec<R: ReadAt>(src: &R, off: u64, len: usize) -> Result<Vec<u8>> {
     let mut v = vec![0u8; len];
-    src.read_exact_at(&mut v, off)
-        .map_err(|_| format_err!("{len} bytes at offset {off} lie past the end of the file ({} bytes)", src.len()))?;
+    src.read_exact_at(&mut v, off).map_err(|_| {
+        format_err!(
+            "{len} bytes at offset {off} lie past the end of the file ({} bytes)",
+            src.len()
+        )
+    })?;
     Ok(v)
 }
 
@@ -249,13 +280,22 @@ fn read_footer<R: ReadAt>(src: &R, header: &SparseHeader) -> Result<SparseHeader
     let marker = |at: usize| parse_marker(tail[at..at + 16].try_into().expect("16"));
     let (_, fsize, ftype) = marker(0);
     let (eos_val, eos_size, eos_type) = marker(1024);
-    if fsize != 0 || ftype != MARKER_FOOTER || eos_val != 0 || eos_size != 0 || eos_type != MARKER_EOS {
+    if fsize != 0
+        || ftype != MARKER_FOOTER
+        || eos_val != 0
+        || eos_size != 0
+        || eos_type != MARKER_EOS
+    {
         return Err(format_err!(
             "stream footer or end-of-stream marker is missing: the VMDK is truncated or damaged"
         ));
     }
-    let footer = SparseHeader::parse(&tail[512..1024]).map_err(|e| format_err!("stream footer: {e}"))?;
-    if footer.gd_offset == GD_AT_END || footer.capacity != header.capacity || footer.grain_size != header.grain_size {
+    let footer =
+        SparseHeader::parse(&tail[512..1024]).map_err(|e| format_err!("stream footer: {e}"))?;
+    if footer.gd_offset == GD_AT_END
+        || footer.capacity != header.capacity
+        || footer.grain_size != header.grain_size
+    {
         return Err(format_err!("stream footer does not match the header"));
     }
     Ok(footer)
@@ -272,16 +312,23 @@ fn read_descriptor<R: ReadAt>(src: &R, h: &SparseHeader, sectors: u64) -> Result
             h.descriptor_size
         ));
     }
-    let raw = read_vec(src, h.descriptor_offset * SECTOR, (h.descriptor_size * SECTOR) as usize)?;
+    let raw = read_vec(
+        src,
+        h.descriptor_offset * SECTOR,
+        (h.descriptor_size * SECTOR) as usize,
+    )?;
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-    let text = std::str::from_utf8(&raw[..end]).map_err(|_| format_err!("embedded descriptor is not text"))?;
+    let text = std::str::from_utf8(&raw[..end])
+        .map_err(|_| format_err!("embedded descriptor is not text"))?;
     Descriptor::parse(text)
 }
 
 /// Inflates a zlib (or, from some old writers, raw deflate) grain into `out`,
 /// zero-filling what the stream does not cover; more than a grain is an error.
 fn inflate_grain(data: &[u8], out: &mut [u8]) -> Result<(), String> {
-    let zlib = data.len() >= 2 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0 && data[0] & 0x0f == 8;
+    let zlib = data.len() >= 2
+        && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0
+        && data[0] & 0x0f == 8;
     let mut z = Decompress::new(zlib);
     let status = z
         .decompress(data, out, FlushDecompress::Finish)
@@ -293,8 +340,10 @@ fn inflate_grain(data: &[u8], out: &mut [u8]) -> Result<(), String> {
         // The grain is full: the stream must end right here.
         let mut probe = [0u8; 1];
         let rest = &data[z.total_in() as usize..];
-        if !matches!(z.decompress(rest, &mut probe, FlushDecompress::Finish), Ok(Status::StreamEnd))
-            || z.total_out() as usize != out.len()
+        if !matches!(
+            z.decompress(rest, &mut probe, FlushDecompress::Finish),
+            Ok(Status::StreamEnd)
+        ) || z.total_out() as usize != out.len()
         {
             return Err("compressed data inflates to more than one grain".into());
         }

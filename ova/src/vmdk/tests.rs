@@ -19,17 +19,21 @@ impl DiskSource for MemDisk {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift), incompressible enough.
+/// Deterministic incompressible bytes: SHA-256 over (seed, block number).
 fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::with_capacity(len + 32);
+    for block in 0u64.. {
+        if out.len() >= len {
+            break;
+        }
+        let mut h = Sha256::new();
+        h.update(seed.to_le_bytes());
+        h.update(block.to_le_bytes());
+        out.extend_from_slice(&h.finalize());
+    }
+    out.truncate(len);
+    out
 }
 
 /// 3 GTs' worth minus a bit: random, text, zeros, and a partial last grain.
@@ -44,7 +48,12 @@ fn sample_disk() -> Vec<u8> {
 }
 
 fn write(disk: &[u8], threads: usize) -> (Vec<u8>, WriteReport) {
-    let opts = WriteOptions { threads, sha256: true, file_name: "t.vmdk".into(), ..Default::default() };
+    let opts = WriteOptions {
+        threads,
+        sha256: true,
+        file_name: "t.vmdk".into(),
+        ..Default::default()
+    };
     let mut out = Vec::new();
     let r = write_stream_optimized(&MemDisk(disk.to_vec()), &mut out, &opts, &NoProgress).unwrap();
     (out, r)
@@ -61,16 +70,26 @@ fn writes_what_it_reads_back() {
     let disk = sample_disk();
     let (vmdk, report) = write(&disk, 2);
     assert_eq!(report.file_size, vmdk.len() as u64);
-    assert_eq!(report.sha256.as_deref(), Some(crate::manifest::sha256_hex(&vmdk).as_str()));
+    assert_eq!(
+        report.sha256.as_deref(),
+        Some(crate::manifest::sha256_hex(&vmdk).as_str())
+    );
     let img = VmdkImage::open(vmdk).unwrap();
     let back = read_all(&img).unwrap();
     assert_eq!(back.len(), disk.len().next_multiple_of(512));
-    assert!(back[..disk.len()] == disk[..], "round trip changed the data");
+    assert!(
+        back[..disk.len()] == disk[..],
+        "round trip changed the data"
+    );
     let facts = img.facts().unwrap();
     assert_eq!(facts.create_type, "streamOptimized");
     assert_eq!(facts.allocated_grains, report.allocated_grains);
     // 16 random grains + text grains + 1 tail grain; the zero grains are not stored.
-    assert!(report.allocated_grains < 40, "{} grains", report.allocated_grains);
+    assert!(
+        report.allocated_grains < 40,
+        "{} grains",
+        report.allocated_grains
+    );
 }
 
 #[test]
@@ -78,20 +97,35 @@ fn stream_layout_matches_the_spec() {
     let disk = sample_disk();
     let (v, _) = write(&disk, 2);
     let head = SparseHeader::parse(&v[..512]).unwrap();
-    assert_eq!(head.gd_offset, GD_AT_END, "a stream defers the GD to the footer");
-    assert_eq!(head.flags, FLAG_NEWLINE_CHECK | FLAG_COMPRESSED | FLAG_MARKERS);
+    assert_eq!(
+        head.gd_offset, GD_AT_END,
+        "a stream defers the GD to the footer"
+    );
+    assert_eq!(
+        head.flags,
+        FLAG_NEWLINE_CHECK | FLAG_COMPRESSED | FLAG_MARKERS
+    );
     let n = v.len();
     assert_eq!(n % 512, 0);
     assert!(v[n - 512..].iter().all(|&b| b == 0), "end-of-stream marker");
     let footer_marker: [u8; 16] = v[n - 1536..n - 1520].try_into().unwrap();
     assert_eq!(parse_marker(&footer_marker), (1, 0, MARKER_FOOTER));
     let footer = SparseHeader::parse(&v[n - 1024..n - 512]).unwrap();
-    let gd_marker: [u8; 16] = v[(footer.gd_offset as usize - 1) * 512..][..16].try_into().unwrap();
+    let gd_marker: [u8; 16] = v[(footer.gd_offset as usize - 1) * 512..][..16]
+        .try_into()
+        .unwrap();
     assert_eq!(parse_marker(&gd_marker), (1, 0, MARKER_GD));
     // The first grain follows header + descriptor, behind a marker with LBA 0.
     let first = head.overhead as usize * 512;
-    assert_eq!(u64::from_le_bytes(v[first..first + 8].try_into().unwrap()), 0);
-    assert_eq!(&v[first + 12..first + 14], &[0x78, 0x9c], "zlib-wrapped deflate, default level");
+    assert_eq!(
+        u64::from_le_bytes(v[first..first + 8].try_into().unwrap()),
+        0
+    );
+    assert_eq!(
+        &v[first + 12..first + 14],
+        &[0x78, 0x9c],
+        "zlib-wrapped deflate, default level"
+    );
 }
 
 #[test]
@@ -125,16 +159,31 @@ fn odd_sizes_round_up_to_a_sector() {
 
 #[test]
 fn bad_options_are_refused() {
-    let opts = WriteOptions { level: 0, ..Default::default() };
-    let err = write_stream_optimized(&MemDisk(vec![1; 512]), Vec::new(), &opts, &NoProgress).unwrap_err();
+    let opts = WriteOptions {
+        level: 0,
+        ..Default::default()
+    };
+    let err =
+        write_stream_optimized(&MemDisk(vec![1; 512]), Vec::new(), &opts, &NoProgress).unwrap_err();
     assert!(err.to_string().contains("level"));
-    let err = write_stream_optimized(&MemDisk(vec![]), Vec::new(), &WriteOptions::default(), &NoProgress).unwrap_err();
+    let err = write_stream_optimized(
+        &MemDisk(vec![]),
+        Vec::new(),
+        &WriteOptions::default(),
+        &NoProgress,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("empty"));
 }
 
 fn open_err(v: Vec<u8>) -> String {
     match VmdkImage::open(v) {
-        Ok(img) => img.facts().and_then(|_| read_all(&img)).err().map(|e| e.to_string()).unwrap_or_default(),
+        Ok(img) => img
+            .facts()
+            .and_then(|_| read_all(&img))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
         Err(e) => e.to_string(),
     }
 }
@@ -143,7 +192,11 @@ fn open_err(v: Vec<u8>) -> String {
 fn broken_files_give_clear_errors() {
     let (good, _) = write(&sample_disk(), 2);
     let n = good.len();
-    assert!(open_err(good[..n - 700].to_vec()).contains("truncated"), "{}", open_err(good[..n - 700].to_vec()));
+    assert!(
+        open_err(good[..n - 700].to_vec()).contains("truncated"),
+        "{}",
+        open_err(good[..n - 700].to_vec())
+    );
     assert!(open_err(good[..300].to_vec()).contains("too short"));
     let mut bad = good.clone();
     bad[1] = b'X';
@@ -157,7 +210,10 @@ fn broken_files_give_clear_errors() {
     let first = SparseHeader::parse(&good[..512]).unwrap().overhead as usize * 512;
     bad[first + 40..first + 60].fill(0xAA);
     let e = open_err(bad);
-    assert!(e.contains("grain at sector") || e.contains("damaged"), "{e}");
+    assert!(
+        e.contains("grain at sector") || e.contains("damaged"),
+        "{e}"
+    );
     // A grain marker whose LBA disagrees with the grain table.
     let mut bad = good.clone();
     bad[first] = 0x80;

@@ -85,13 +85,17 @@ pub fn write_stream_optimized<W: Write + Send>(
     progress: &dyn Progress,
 ) -> Result<WriteReport> {
     if !(1..=9).contains(&opts.level) {
-        return Err(Error::Invalid(format!("deflate level {} is out of range 1-9", opts.level)));
+        return Err(Error::Invalid(format!(
+            "deflate level {} is out of range 1-9",
+            opts.level
+        )));
     }
     let sectors = src.size().div_ceil(SECTOR);
     if sectors == 0 {
         return Err(Error::Invalid("the source disk is empty (0 bytes)".into()));
     }
-    let descriptor = render_stream_descriptor(&opts.file_name, sectors, opts.adapter, opts.hw_version)?;
+    let descriptor =
+        render_stream_descriptor(&opts.file_name, sectors, opts.adapter, opts.hw_version)?;
     let desc_sectors = (descriptor.len() as u64).div_ceil(SECTOR);
     let header = SparseHeader::stream_optimized(sectors, desc_sectors);
     let threads = match opts.threads {
@@ -142,7 +146,9 @@ pub fn write_stream_optimized<W: Write + Send>(
             tables.finish(sink, header)
         });
         let read = read_batches(src, header, batch_bytes, job_tx, permit_rx);
-        let written = writer.join().map_err(|_| Error::Invalid("VMDK writer thread panicked".into()))?;
+        let written = writer
+            .join()
+            .map_err(|_| Error::Invalid("VMDK writer thread panicked".into()))?;
         // A writer error (disk full) ends the reader too; report the root cause.
         let allocated = written?;
         read?;
@@ -180,13 +186,20 @@ fn read_batches(
         }
         let start = data_at - data_at % batch_bytes as u64;
         let len = (padded - start).min(batch_bytes as u64) as usize;
-        let Ok(mut buf) = permits.recv() else { return Ok(()) }; // writer gone: it reports why
+        let Ok(mut buf) = permits.recv() else {
+            return Ok(());
+        }; // writer gone: it reports why
         buf.clear();
         buf.resize(len, 0);
         let readable = (size - start).min(len as u64) as usize;
         src.read_at(&mut buf[..readable], start)?;
         let end = start + len as u64;
-        let job = Job { seq, first_grain: start / header.grain_bytes(), span: end.min(size) - last_end, data: buf };
+        let job = Job {
+            seq,
+            first_grain: start / header.grain_bytes(),
+            span: end.min(size) - last_end,
+            data: buf,
+        };
         if jobs.send(job).is_err() {
             return Ok(());
         }
@@ -224,7 +237,12 @@ fn pack_batch(z: &mut Compress, job: &Job, grain: usize) -> Result<Packed> {
         bytes.resize(bytes.len().next_multiple_of(SECTOR as usize), 0);
         grains.push((index, at));
     }
-    Ok(Packed { seq: job.seq, span: job.span, bytes, grains })
+    Ok(Packed {
+        seq: job.seq,
+        span: job.span,
+        bytes,
+        grains,
+    })
 }
 
 /// Appends the zlib stream (RFC 1950, as VMware and qemu write grains) of `input`.
@@ -262,7 +280,9 @@ impl GrainTables {
     }
 
     fn append_grains<W: Write>(&mut self, sink: &mut StreamSink<W>, p: &Packed) -> Result<()> {
-        let Some(&(first, _)) = p.grains.first() else { return Ok(()) };
+        let Some(&(first, _)) = p.grains.first() else {
+            return Ok(());
+        };
         let gt = first / self.per_gt;
         if self.current != Some(gt) {
             self.flush_table(sink)?;
@@ -279,7 +299,9 @@ impl GrainTables {
 
     /// Writes the current grain table (marker + table) and records it in the directory.
     fn flush_table<W: Write>(&mut self, sink: &mut StreamSink<W>) -> Result<()> {
-        let Some(gt) = self.current.take() else { return Ok(()) };
+        let Some(gt) = self.current.take() else {
+            return Ok(());
+        };
         let bytes = u32s_to_sectors(&self.table);
         sink.write_all(&metadata_marker(bytes.len() as u64 / SECTOR, MARKER_GT))?;
         self.directory[gt as usize] = sector_u32(sink.sector())?;
@@ -296,7 +318,10 @@ impl GrainTables {
         let gd_sector = sink.sector();
         sink.write_all(&gd)?;
         sink.write_all(&metadata_marker(1, MARKER_FOOTER))?;
-        let footer = SparseHeader { gd_offset: gd_sector, ..h.clone() };
+        let footer = SparseHeader {
+            gd_offset: gd_sector,
+            ..h.clone()
+        };
         sink.write_all(&footer.to_bytes())?;
         sink.write_all(&metadata_marker(0, MARKER_EOS))?;
         Ok(self.allocated)
@@ -304,8 +329,9 @@ impl GrainTables {
 }
 
 fn sector_u32(sector: u64) -> Result<u32> {
-    u32::try_from(sector)
-        .map_err(|_| Error::Unsupported("the VMDK would exceed 2 TiB, the sparse format's limit".into()))
+    u32::try_from(sector).map_err(|_| {
+        Error::Unsupported("the VMDK would exceed 2 TiB, the sparse format's limit".into())
+    })
 }
 
 fn u32s_to_sectors(v: &[u32]) -> Vec<u8> {
@@ -323,7 +349,11 @@ struct StreamSink<W: Write> {
 
 impl<W: Write> StreamSink<W> {
     fn new(out: W, sha256: bool) -> Self {
-        Self { out: io::BufWriter::with_capacity(1 << 20, out), written: 0, hash: sha256.then(Sha256::new) }
+        Self {
+            out: io::BufWriter::with_capacity(1 << 20, out),
+            written: 0,
+            hash: sha256.then(Sha256::new),
+        }
     }
 
     fn sector(&self) -> u64 {

@@ -1,14 +1,15 @@
-//! Handlebars templates from the workspace's `templates/` folder, compiled in.
-//! Values are XML-escaped by default (`{{x}}`); `{{{x}}}` inserts them verbatim.
+//! Every text photon-fleet renders lives as a handlebars file in this folder and is
+//! compiled in here. Values are XML-escaped by default (`{{x}}`); `{{{x}}}` inserts
+//! them verbatim.
 
-use crate::{Error, Result};
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::sync::OnceLock;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("ovf", include_str!("../../templates/ovf.hbs")),
-    ("vmdk-descriptor", include_str!("../../templates/vmdk-descriptor.hbs")),
+    ("ovf", include_str!("../ovf.hbs")),
+    ("vib-descriptor", include_str!("../vib-descriptor.hbs")),
+    ("vmdk-descriptor", include_str!("../vmdk-descriptor.hbs")),
 ];
 
 /// Escapes the five XML special characters.
@@ -41,17 +42,21 @@ fn registry() -> &'static Handlebars<'static> {
     })
 }
 
-pub fn render<T: Serialize>(name: &str, data: &T) -> Result<String> {
+/// Renders template `name`; the error is one line naming the template.
+pub fn render<T: Serialize>(name: &str, data: &T) -> Result<String, String> {
     registry()
         .render(name, data)
-        .map_err(|e| Error::Invalid(format!("rendering template {name}: {e}")))
+        .map_err(|e| format!("rendering template {name}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn escapes_xml() {
-        assert_eq!(super::xml_escape(r#"a<b>&"c"'"#), "a&lt;b&gt;&amp;&quot;c&quot;&apos;");
+        assert_eq!(
+            super::xml_escape(r#"a<b>&"c"'"#),
+            "a&lt;b&gt;&amp;&quot;c&quot;&apos;"
+        );
     }
 
     #[test]

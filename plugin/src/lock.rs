@@ -1,0 +1,148 @@
+//! `fleet.lock`: the contract between build-ova, deploy and ssh-install. It names the
+//! vDVS release, the plugin and the VIB (version + sha256), and, once build-ova has
+//! run, the OVA's sha256. Paths are relative to the lock file's folder.
+
+use crate::{pairing, Error, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const LOCK_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FleetLock {
+    pub lock_version: u32,
+    pub vdvs: Release,
+    pub plugin: PluginEntry,
+    pub vib: VibEntry,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ova: Option<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub release: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    pub version: String,
+    pub file: String,
+    /// Bundle digest (see `managed::PluginBundle::sha256`).
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct VibEntry {
+    pub id: String,
+    pub version: String,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// One artifact's re-check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checked {
+    pub what: &'static str,
+    pub file: PathBuf,
+    pub ok: bool,
+    pub detail: String,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hex::encode(h.finalize()));
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+impl FleetLock {
+    pub fn parse(text: &str) -> Result<Self> {
+        let lock: Self = toml::from_str(text).map_err(|e| {
+            Error::Format(format!(
+                "not a valid fleet.lock: {}",
+                e.message().lines().next().unwrap_or("")
+            ))
+        })?;
+        if lock.lock_version != LOCK_VERSION {
+            return Err(Error::Format(format!(
+                "fleet.lock version {} is not supported (this photon-fleet reads {LOCK_VERSION})",
+                lock.lock_version
+            )));
+        }
+        pairing::check(&lock.plugin.version, &lock.vib.version)?;
+        Ok(lock)
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::parse(&std::fs::read_to_string(path)?)
+    }
+
+    pub fn render(&self) -> String {
+        let body = toml::to_string(self).expect("a lock always serializes");
+        format!("# fleet.lock: written by photon-fleet. The plugin and VIB below are one vDVS release;\n# deploy and ssh-install refuse anything else. Paths are relative to this file.\n{body}")
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        crate::vib::compose::write_file_atomically(path, self.render().as_bytes())
+    }
+
+    /// Re-hashes every file the lock names (relative to `dir`). The plugin bundle is
+    /// re-validated, so its digest is the bundle digest.
+    pub fn verify(&self, dir: &Path) -> Vec<Checked> {
+        let mut out = Vec::new();
+        let mut push = |what, file: &str, want: &str, got: Result<String>| {
+            let path = dir.join(file);
+            let (ok, detail) = match got {
+                Ok(h) if h == want => (true, "sha256 matches".to_string()),
+                Ok(h) => (false, format!("sha256 {h}, the lock says {want}")),
+                Err(e) => (false, e.to_string()),
+            };
+            out.push(Checked {
+                what,
+                file: path,
+                ok,
+                detail,
+            });
+        };
+        let plugin = crate::managed::open(&dir.join(&self.plugin.file)).map(|b| b.sha256);
+        push("plugin", &self.plugin.file, &self.plugin.sha256, plugin);
+        push(
+            "vib",
+            &self.vib.file,
+            &self.vib.sha256,
+            sha256_file(&dir.join(&self.vib.file)),
+        );
+        if let Some(ova) = &self.ova {
+            push(
+                "ova",
+                &ova.file,
+                &ova.sha256,
+                sha256_file(&dir.join(&ova.file)),
+            );
+        }
+        out
+    }
+}

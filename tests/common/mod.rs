@@ -1,0 +1,44 @@
+//! Helpers every end-to-end test shares: run the real binary, run a real peer tool,
+//! and assert how a refusal looks (exit 2, one line, names the file and the reason).
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+pub fn photon_fleet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(args)
+        .output()
+        .expect("run photon-fleet")
+}
+
+pub fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a peer tool; its absence is a setup error (scripts/test installs them).
+pub fn peer(tool: &str, args: &[&str]) -> Output {
+    Command::new(tool).args(args).output().unwrap_or_else(|e| {
+        panic!("{tool} is needed for this test (scripts/install-deps installs it): {e}")
+    })
+}
+
+/// A failure the user caused: exit `code`, one line on stderr naming `names` and `says`.
+pub fn fails(code: i32, args: &[&str], names: &str, says: &str) -> String {
+    let out = photon_fleet(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line, got: {err}");
+    assert!(err.contains(names) && err.contains(says), "{args:?}: {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"));
+    err
+}
+
+/// Bad input: exit 2.
+pub fn refused(args: &[&str], names: &str, says: &str) {
+    fails(2, args, names, says);
+}

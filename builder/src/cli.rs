@@ -22,8 +22,14 @@ pub enum Command {
     BuildOva(Pending),
     /// Import the OVA into vCenter and clone a fleet of VMs (not in this release yet: issue 6).
     Deploy(Pending),
-    /// Install the matching vDVS VIB on ESXi hosts over SSH (not in this release yet: issue 5).
-    SshInstall(Pending),
+    /// Install the matching vDVS VIB on ESXi hosts over SSH: in parallel, idempotent,
+    /// host keys verified, every host checked afterwards.
+    SshInstall(crate::esxi_cli::InstallArgs),
+    /// Remove the vDVS VIB from ESXi hosts over SSH.
+    SshUninstall(crate::esxi_cli::UninstallArgs),
+    /// ESXi host tools.
+    #[command(subcommand)]
+    Esxi(crate::esxi_cli::EsxiCommand),
     /// Show and verify what a file holds: OVA (manifest checked), OVF, VMDK, VIB or
     /// offline bundle (every checksum checked), plugin bundle, fleet.lock (files re-hashed).
     Inspect(InspectArgs),

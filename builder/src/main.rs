@@ -2,6 +2,8 @@
 
 mod cli;
 mod cmd;
+mod esxi_cli;
+mod fleet;
 mod output;
 mod profile;
 mod progress;
@@ -16,7 +18,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::BuildOva(_) => Err(output::pending("build-ova", 7)),
         Command::Deploy(_) => Err(output::pending("deploy", 6)),
-        Command::SshInstall(_) => Err(output::pending("ssh-install", 5)),
+        Command::SshInstall(a) => cmd::esxi::install(&ctx, a),
+        Command::SshUninstall(a) => cmd::esxi::uninstall(&ctx, a),
+        Command::Esxi(esxi_cli::EsxiCommand::Status(a)) => cmd::esxi::status(&ctx, a),
         Command::Inspect(a) => cmd::inspect::run(&ctx, a),
         Command::Disk(cli::DiskCommand::Convert(a)) => cmd::convert::run(&ctx, a),
         Command::Ova(cli::OvaCommand::Pack(a)) => cmd::pack::run(&ctx, a),

@@ -74,6 +74,8 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 .is_some_and(ova::Error::is_input_error)
             || c.downcast_ref::<plugin::Error>()
                 .is_some_and(plugin::Error::is_input_error)
+            || c.downcast_ref::<esxi::Error>()
+                .is_some_and(esxi::Error::is_input_error)
     });
     if input {
         2

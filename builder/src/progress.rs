@@ -16,6 +16,10 @@ impl Bars {
             bar: Mutex::new(None),
         }
     }
+
+    pub fn visible(&self) -> bool {
+        self.visible
+    }
 }
 
 impl ova::Progress for Bars {

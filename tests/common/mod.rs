@@ -12,12 +12,17 @@ pub fn photon_fleet(args: &[&str]) -> Output {
 }
 
 pub fn ok(out: Output) -> String {
+    succeeded(&out);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts exit 0, showing stderr when not.
+pub fn succeeded(out: &Output) {
     assert!(
         out.status.success(),
         "failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs a peer tool; its absence is a setup error (scripts/test installs them).

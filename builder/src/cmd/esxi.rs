@@ -1,0 +1,372 @@
+//! ssh-install, ssh-uninstall and esxi status: resolve hosts and credentials, check the
+//! VIB before any connection, run the fleet, print a table (or JSON), exit 1 unless every
+//! host ended where it should.
+
+use crate::esxi_cli::{HostArgs, InstallArgs, UninstallArgs};
+use crate::fleet::Fleet;
+use crate::output::{usage, Context};
+use anyhow::{Context as _, Result};
+use esxi::host::{HostReport, Job, Mode, Observer};
+use esxi::plan::{Options, VibFacts};
+use esxi::session::{Auth, ConnectConfig, HostKeys, Password};
+use esxi::Target;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+fn targets(a: &HostArgs, fleet: &Fleet) -> Result<Vec<Target>> {
+    let user = a
+        .user
+        .clone()
+        .or_else(|| fleet.esxi.user.clone())
+        .unwrap_or_else(|| "root".into());
+    let mut specs: Vec<String> = fleet.esxi.hosts.clone();
+    specs.extend(a.hosts.iter().cloned());
+    if let Some(f) = &a.hosts_file {
+        let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
+        specs.extend(text.lines().map(str::to_string));
+    }
+    let t = esxi::target::collect(specs.iter().map(String::as_str), &user)
+        .map_err(|e| usage(e.to_string()))?;
+    if t.is_empty() {
+        return Err(usage(
+            "no hosts: pass --host, --hosts-file or --fleet with [esxi] hosts",
+        ));
+    }
+    Ok(t)
+}
+
+fn credentials(a: &HostArgs) -> Result<Vec<Auth>> {
+    let mut auth = Vec::new();
+    if let Some(k) = &a.identity {
+        if !k.is_file() {
+            return Err(usage(format!("{}: no such key file", k.display())));
+        }
+        auth.push(Auth::KeyFile(k.clone()));
+    } else {
+        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
+            auth.push(Auth::Agent);
+        }
+        for k in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+            let p = home().join(".ssh").join(k);
+            if p.is_file() {
+                auth.push(Auth::KeyFile(p));
+            }
+        }
+    }
+    match std::env::var(&a.password_env) {
+        Ok(pw) if !pw.is_empty() => auth.push(Auth::Password(Password::new(pw))),
+        _ if a.ask_password => {
+            let pw = rpassword::prompt_password("ESXi SSH password: ")
+                .context("cannot read the password from the terminal")?;
+            auth.push(Auth::Password(Password::new(pw)));
+        }
+        _ => {}
+    }
+    Ok(auth)
+}
+
+fn connect_config(a: &HostArgs, fleet: &Fleet) -> Result<ConnectConfig> {
+    let known_hosts = a
+        .known_hosts
+        .clone()
+        .or_else(|| fleet.esxi.known_hosts.clone())
+        .unwrap_or_else(|| home().join(".ssh/known_hosts"));
+    Ok(ConnectConfig {
+        auth: credentials(a)?,
+        host_keys: HostKeys {
+            known_hosts,
+            pinned: fleet.esxi.host_keys.clone(),
+            accept_new: a.accept_new_host_keys,
+            write_lock: Mutex::new(()),
+        },
+        connect_timeout: Duration::from_secs(a.connect_timeout.max(1)),
+        timeout: Duration::from_secs(a.timeout.max(1)),
+    })
+}
+
+fn fleet_of(a: &HostArgs) -> Result<Fleet> {
+    a.fleet.as_deref().map_or(Ok(Fleet::default()), Fleet::read)
+}
+
+/// The VIB to install, proven intact (and matching the lock) before any host is touched.
+fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib, PathBuf)> {
+    let path = match (&a.lock, &a.vib) {
+        (Some(lock_path), _) => {
+            let lock = plugin::FleetLock::read(lock_path)
+                .with_context(|| lock_path.display().to_string())?;
+            let dir = lock_path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let bad: Vec<String> = lock
+                .verify(dir)
+                .into_iter()
+                .filter(|c| !c.ok && c.what == "vib")
+                .map(|c| format!("{}: {}", c.file.display(), c.detail))
+                .collect();
+            if !bad.is_empty() {
+                return Err(usage(format!(
+                    "{}: the VIB does not match the lock ({}): rebuild, or restore the file",
+                    lock_path.display(),
+                    bad.join("; ")
+                )));
+            }
+            dir.join(&lock.vib.file)
+        }
+        (None, Some(v)) => v.clone(),
+        (None, None) => {
+            return Err(usage(
+                "which VIB? pass --lock fleet.lock (preferred) or --vib FILE",
+            ))
+        }
+    };
+    let (bytes, vib) = plugin::open_vib(&path).with_context(|| path.display().to_string())?;
+    if vib.descriptor.name != esxi::host::VIB_NAME {
+        return Err(usage(format!(
+            "{}: is '{}', not the vDVS driver VIB ({})",
+            path.display(),
+            vib.descriptor.name,
+            esxi::host::VIB_NAME
+        )));
+    }
+    if !vib.signed && !a.no_sig_check {
+        return Err(usage(format!(
+            "{}: {} is unsigned: pass --no-sig-check to install it (hosts must be at CommunitySupported; see --set-acceptance)",
+            path.display(),
+            vib.id()
+        )));
+    }
+    Ok((bytes, vib, path))
+}
+
+/// indicatif: a line per host showing its step, and a total.
+struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    hosts: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn new(visible: bool, n: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let total = multi.add(ProgressBar::new(n as u64));
+        total.set_style(
+            ProgressStyle::with_template("{msg:>24} [{bar:32}] {pos}/{len} hosts {elapsed}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        total.set_message("all hosts");
+        Self {
+            multi,
+            total,
+            hosts: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Observer for Bars {
+    fn step(&self, host: &Target, step: &str) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = hosts.entry(host.to_string()).or_insert_with(|| {
+            let b = self
+                .multi
+                .insert_before(&self.total, ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{prefix:>24} {spinner} {msg}")
+                    .expect("static template"),
+            );
+            b.set_prefix(host.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        bar.set_message(step.to_string());
+    }
+
+    fn done(&self, host: &Target, report: &HostReport) {
+        if let Some(b) = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&host.to_string())
+        {
+            b.finish_and_clear();
+        }
+        let _ = self.multi.println(format!(
+            "{host}: {} ({:.1} s)",
+            report.result, report.seconds
+        ));
+        self.total.inc(1);
+    }
+}
+
+#[derive(Serialize)]
+struct FleetReport<'a> {
+    command: &'a str,
+    vib: Option<&'a VibFacts>,
+    ok: bool,
+    hosts: &'a [HostReport],
+}
+
+fn table(reports: &[HostReport]) -> String {
+    let w = reports
+        .iter()
+        .map(|r| r.host.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut s = format!(
+        "{:<w$}  {:<6}  {:<42}  {:<13}  {:<13}  {:>6}\n",
+        "HOST", "ESXI", "BEFORE -> AFTER", "ACTION", "RESULT", "SECS"
+    );
+    for r in reports {
+        let ver = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let action = r
+            .action
+            .map(|a| {
+                serde_json::to_value(a)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "{:<w$}  {:<6}  {:<42}  {:<13}  {:<13}  {:>6.1}",
+            r.host,
+            r.esxi.as_deref().unwrap_or("?"),
+            format!("{} -> {}", ver(&r.before), ver(&r.after)),
+            action,
+            r.result,
+            r.seconds
+        );
+    }
+    for r in reports.iter().filter(|r| !r.message.is_empty()) {
+        let _ = writeln!(s, "{}: {}", r.host, r.message);
+    }
+    for r in reports
+        .iter()
+        .filter_map(|r| r.recorded_host_key.as_ref().map(|k| (r, k)))
+    {
+        let _ = writeln!(s, "{}: recorded new host key {}", r.0.host, r.1);
+    }
+    s
+}
+
+fn run_fleet(
+    ctx: &Context,
+    command: &str,
+    a: &HostArgs,
+    job: Job,
+    vib: Option<&VibFacts>,
+    want: &str,
+) -> Result<()> {
+    let fleet = fleet_of(a)?;
+    let targets = targets(a, &fleet)?;
+    let cfg = connect_config(a, &fleet)?;
+    let bars = Bars::new(ctx.bars.visible(), targets.len());
+    let reports = esxi::fleet::run(&targets, &cfg, &job, usize::from(a.parallel), &bars);
+    bars.total.finish_and_clear();
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.host.as_str())
+        .collect();
+    let report = FleetReport {
+        command,
+        vib,
+        ok: failed.is_empty(),
+        hosts: &reports,
+    };
+    ctx.emit(&report, || table(&reports))?;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} of {} hosts did not end {want}: {}",
+            failed.len(),
+            reports.len(),
+            failed.join(", ")
+        )
+    }
+}
+
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{nanos:08x}", std::process::id())
+}
+
+pub fn install(ctx: &Context, a: &InstallArgs) -> Result<()> {
+    let (bytes, vib, _) = load_vib(a)?;
+    let facts = VibFacts::of(&vib, &bytes);
+    let job = Job {
+        mode: if a.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Install
+        },
+        vib: Some((&facts, &bytes)),
+        opts: Options {
+            allow_downgrade: a.allow_downgrade,
+            set_acceptance: a.set_acceptance,
+        },
+        no_sig_check: a.no_sig_check,
+        restart_hostd: a.restart_hostd,
+        run_id: run_id(),
+    };
+    let want = if a.dry_run {
+        "with a plan that can reach ".to_string() + &facts.version
+    } else {
+        format!("at {} with vmdk-opsd running", facts.version)
+    };
+    run_fleet(ctx, "ssh-install", &a.hosts, job, Some(&facts), &want)
+}
+
+pub fn uninstall(ctx: &Context, a: &UninstallArgs) -> Result<()> {
+    let job = Job {
+        mode: if a.dry_run {
+            Mode::Status
+        } else {
+            Mode::Uninstall
+        },
+        vib: None,
+        opts: Options::default(),
+        no_sig_check: false,
+        restart_hostd: false,
+        run_id: run_id(),
+    };
+    run_fleet(
+        ctx,
+        "ssh-uninstall",
+        &a.hosts,
+        job,
+        None,
+        "without the vDVS driver",
+    )
+}
+
+pub fn status(ctx: &Context, a: &HostArgs) -> Result<()> {
+    let job = Job {
+        mode: Mode::Status,
+        vib: None,
+        opts: Options::default(),
+        no_sig_check: false,
+        restart_hostd: false,
+        run_id: run_id(),
+    };
+    run_fleet(ctx, "esxi status", a, job, None, "reachable")
+}

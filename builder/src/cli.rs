@@ -20,8 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Build the Docker-host OVA with the vDVS plugin prebaked (not in this release yet: issue 7).
     BuildOva(Pending),
-    /// Import the OVA into vCenter and clone a fleet of VMs (not in this release yet: issue 6).
-    Deploy(Pending),
+    /// Import the OVA into vCenter and clone a fleet of VMs. This release checks the OVA,
+    /// vCenter and the placement and prints the plan (--dry-run); import comes next.
+    Deploy(crate::vc_cli::DeployArgs),
+    /// vCenter tools.
+    #[command(subcommand)]
+    Vc(crate::vc_cli::VcCommand),
     /// Install the matching vDVS VIB on ESXi hosts over SSH: in parallel, idempotent,
     /// host keys verified, every host checked afterwards.
     SshInstall(crate::esxi_cli::InstallArgs),

@@ -7,6 +7,7 @@ mod fleet;
 mod output;
 mod profile;
 mod progress;
+mod vc_cli;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
@@ -17,7 +18,8 @@ fn main() -> ExitCode {
     let ctx = output::Context::new(cli.json, cli.quiet);
     let result = match &cli.command {
         Command::BuildOva(_) => Err(output::pending("build-ova", 7)),
-        Command::Deploy(_) => Err(output::pending("deploy", 6)),
+        Command::Deploy(a) => cmd::deploy::run(&ctx, a),
+        Command::Vc(vc_cli::VcCommand::Thumbprint { url }) => cmd::deploy::thumbprint(&ctx, url),
         Command::SshInstall(a) => cmd::esxi::install(&ctx, a),
         Command::SshUninstall(a) => cmd::esxi::uninstall(&ctx, a),
         Command::Esxi(esxi_cli::EsxiCommand::Status(a)) => cmd::esxi::status(&ctx, a),

@@ -76,6 +76,8 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 .is_some_and(plugin::Error::is_input_error)
             || c.downcast_ref::<esxi::Error>()
                 .is_some_and(esxi::Error::is_input_error)
+            || c.downcast_ref::<vsphere::Error>()
+                .is_some_and(vsphere::Error::is_input_error)
     });
     if input {
         2

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus the helpers they share.
 
 pub mod convert;
+pub mod deploy;
 pub mod esxi;
 pub mod inspect;
 pub mod pack;

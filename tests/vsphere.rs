@@ -1,0 +1,247 @@
+//! End-to-end: `photon-fleet deploy --dry-run` and `vc thumbprint` against VMware's vcsim
+//! (govmomi's simulator built from Debian's source by tests/lab/vcsim), with openssl as
+//! the independent judge of the certificate thumbprint.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+mod common;
+use common::{ok, photon_fleet, refused, succeeded};
+
+const USER: &str = "fleet-admin";
+const PASSWORD: &str = "Vc-Pa55word-for-lab";
+
+struct VcSim {
+    child: Child,
+    url: String,
+}
+
+impl VcSim {
+    fn start() -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vcsim");
+        let mut child = Command::new(script)
+            .args(["-l", "127.0.0.1:0"])
+            .env("VCSIM_USER", USER)
+            .env("VCSIM_PASSWORD", PASSWORD)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("tests/lab/vcsim (needs golang-go + golang-github-vmware-govmomi-dev: scripts/install-deps)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("https://"), "vcsim said: {line}");
+        VcSim {
+            child,
+            url: line.trim().to_string(),
+        }
+    }
+
+    /// photon-fleet with the vCenter credentials in the environment, as users set them.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_photon-fleet"));
+        c.args(args)
+            .env("PHOTON_FLEET_VC_URL", &self.url)
+            .env("PHOTON_FLEET_VC_USER", USER)
+            .env("PHOTON_FLEET_VC_PASSWORD", PASSWORD);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+}
+
+impl Drop for VcSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ova(dir: &Path) -> String {
+    let raw = dir.join("disk.raw");
+    let f = std::fs::File::create(&raw).unwrap();
+    f.set_len(64 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_at(&f, b"photon-fleet deploy test", 1 << 20).unwrap();
+    let out = dir.join("fleet.ova");
+    ok(photon_fleet(&[
+        "ova",
+        "pack",
+        raw.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]));
+    out.to_str().unwrap().to_string()
+}
+
+fn openssl_thumbprint(url: &str) -> String {
+    let host = url.trim_start_matches("https://").trim_end_matches("/sdk");
+    let script = format!(
+        "echo | openssl s_client -connect {host} 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.trim().rsplit('=').next().unwrap().to_string()
+}
+
+#[test]
+fn certificate_trust_is_explicit() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path());
+    let args = ["deploy", "--dry-run", &ova, "--cluster", "DC0_C0"];
+
+    // Self-signed and not pinned: refused, saying how to trust it.
+    let out = vc.run(&args, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not trusted") && err.contains("--thumbprint"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1);
+
+    let shown = ok(photon_fleet(&["vc", "thumbprint", &vc.url]));
+    assert_eq!(
+        shown.trim(),
+        openssl_thumbprint(&vc.url),
+        "same as openssl's"
+    );
+    let mut pinned = args.to_vec();
+    pinned.extend(["--thumbprint", shown.trim()]);
+    succeeded(&vc.run(&pinned, &[]));
+
+    let wrong = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33";
+    let mut bad = args.to_vec();
+    bad.extend(["--thumbprint", wrong]);
+    let out = vc.run(&bad, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not trusted"));
+
+    // govc's variables work too: GOVC_URL with credentials, GOVC_INSECURE=1.
+    let govc_url = vc
+        .url
+        .replace("https://", &format!("https://{USER}:{PASSWORD}@"));
+    let out = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(args)
+        .env_remove("PHOTON_FLEET_VC_URL")
+        .env("GOVC_URL", &govc_url)
+        .env("GOVC_INSECURE", "1")
+        .output()
+        .unwrap();
+    succeeded(&out);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+}
+
+#[test]
+fn dry_run_plans_the_fleet_and_names_what_exists() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path());
+    let base = ["--json", "deploy", "--dry-run", &ova, "--insecure"];
+    let with = |extra: &[&str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        vc.run(&a, &[])
+    };
+    let out = with(&[
+        "--cluster",
+        "DC0_C0",
+        "--count",
+        "3",
+        "--name-prefix",
+        "web",
+    ]);
+    succeeded(&out);
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["placement"]["datacenter"]["name"], "DC0");
+    assert_eq!(j["placement"]["datastore"]["name"], "LocalDS_0");
+    assert_eq!(j["placement"]["network"]["name"], "VM Network");
+    assert_eq!(j["placement"]["compute"]["name"], "DC0_C0");
+    let names: Vec<&str> = j["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-01", "web-02", "web-03"]);
+    assert!(j["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["action"] == "create"));
+    assert_eq!(j["ova_sha256"].as_str().unwrap().len(), 64);
+
+    // Wrong names: one line listing what vCenter has.
+    for (extra, says) in [
+        (
+            &["--cluster", "DC0_C0", "--datastore", "nfs9"][..],
+            "there are: LocalDS_0",
+        ),
+        (
+            &["--cluster", "DC0_C0", "--datacenter", "DC9"][..],
+            "there are: DC0",
+        ),
+        (
+            &["--cluster", "DC0_C0", "--network", "Storage"][..],
+            "VM Network",
+        ),
+        (&[][..], "DC0_C0, DC0_H0"),
+    ] {
+        let out = with(extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1);
+    }
+}
+
+#[test]
+fn bad_credentials_and_bad_inputs_are_refused_cleanly() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path());
+    let args = [
+        "deploy",
+        "--dry-run",
+        &ova,
+        "--insecure",
+        "--cluster",
+        "DC0_C0",
+    ];
+    let out = vc.run(&args, &[("PHOTON_FLEET_VC_PASSWORD", "not-the-password")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("InvalidLogin") && err.contains(USER), "{err}");
+    assert!(!err.contains("not-the-password"));
+
+    // Credentials on the command line are refused before any connection.
+    let with_creds = vc.url.replace("https://", "https://u:p@");
+    refused(
+        &["deploy", "--dry-run", &ova, "--url", &with_creds],
+        "--url",
+        "PHOTON_FLEET_VC_PASSWORD",
+    );
+    let plain = vc.url.replace("https://", "http://");
+    let out = vc.run(&["deploy", "--dry-run", &ova, "--url", &plain], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plain http"));
+
+    // A damaged OVA never reaches vCenter.
+    let mut bytes = std::fs::read(&ova).unwrap();
+    let n = bytes.len();
+    bytes[n - 3000] ^= 0xff;
+    let bad = dir.path().join("bad.ova");
+    std::fs::write(&bad, bytes).unwrap();
+    let out = vc.run(
+        &["deploy", "--dry-run", bad.to_str().unwrap(), "--insecure"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.ova"));
+
+    // Without --dry-run this release says what it does not do yet, and does nothing.
+    let out = vc.run(&["deploy", &ova, "--insecure"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dry-run"));
+}

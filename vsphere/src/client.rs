@@ -1,0 +1,328 @@
+//! A vim25 session: HTTPS with the chosen trust, login with the session cookie,
+//! ServiceContent, PropertyCollector reads and SearchIndex lookups. The password is sent
+//! in the Login body only and never kept.
+
+use crate::soap::{self, child, children, esc, moref, text, MoRef, Response};
+use crate::tls::{client_config, Trust};
+use crate::{Error, Result};
+use std::sync::Mutex;
+use std::time::Duration;
+
+pub struct ServiceContent {
+    pub about: String,
+    pub api_version: String,
+    pub root_folder: MoRef,
+    pub property_collector: MoRef,
+    pub session_manager: MoRef,
+    pub search_index: MoRef,
+    pub ovf_manager: Option<MoRef>,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    /// `https://host[:port]/sdk`
+    pub sdk: String,
+    cookie: Mutex<Option<String>>,
+    pub content: ServiceContent,
+}
+
+/// The properties read for one object: `(name, value)`.
+pub type Props = Vec<(String, Value)>;
+
+/// One property value: references, a string, or something we do not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Refs(Vec<MoRef>),
+    Ref(MoRef),
+    Text(String),
+}
+
+impl Client {
+    /// Connects to `url` (`https://vc.example.com` or `.../sdk`) and reads ServiceContent.
+    pub fn connect(url: &str, trust: &Trust, timeout: Duration) -> Result<Self> {
+        let sdk = sdk_url(url)?;
+        let agent = ureq::AgentBuilder::new()
+            .tls_config(client_config(trust)?)
+            .timeout_connect(timeout)
+            .timeout_read(timeout)
+            .timeout_write(timeout)
+            .build();
+        let mut c = Self {
+            agent,
+            sdk,
+            cookie: Mutex::new(None),
+            content: ServiceContent {
+                about: String::new(),
+                api_version: String::new(),
+                root_folder: MoRef::new("Folder", "group-d1"),
+                property_collector: MoRef::new("PropertyCollector", "propertyCollector"),
+                session_manager: MoRef::new("SessionManager", "SessionManager"),
+                search_index: MoRef::new("SearchIndex", "SearchIndex"),
+                ovf_manager: None,
+            },
+        };
+        let r = c.call(
+            "RetrieveServiceContent",
+            &MoRef::new("ServiceInstance", "ServiceInstance"),
+            "",
+        )?;
+        let doc = r.doc()?;
+        let rv = doc
+            .descendants()
+            .find(|n| n.tag_name().name() == "returnval")
+            .ok_or_else(|| Error::Unexpected("no ServiceContent in the answer".into()))?;
+        let get = |name: &str| child(rv, name).and_then(moref);
+        let about = child(rv, "about");
+        c.content = ServiceContent {
+            about: about.and_then(|a| text(a, "fullName")).unwrap_or_default(),
+            api_version: about
+                .and_then(|a| text(a, "apiVersion"))
+                .unwrap_or_default(),
+            root_folder: get("rootFolder")
+                .ok_or_else(|| Error::Unexpected("no rootFolder".into()))?,
+            property_collector: get("propertyCollector")
+                .ok_or_else(|| Error::Unexpected("no propertyCollector".into()))?,
+            session_manager: get("sessionManager")
+                .ok_or_else(|| Error::Unexpected("no sessionManager".into()))?,
+            search_index: get("searchIndex")
+                .ok_or_else(|| Error::Unexpected("no searchIndex".into()))?,
+            ovf_manager: get("ovfManager"),
+        };
+        Ok(c)
+    }
+
+    pub fn login(&self, user: &str, password: &str) -> Result<()> {
+        self.call(
+            "Login",
+            &self.content.session_manager,
+            &format!(
+                "<userName>{}</userName><password>{}</password>",
+                esc(user),
+                esc(password)
+            ),
+        )
+        .map(|_| ())
+        .map_err(|e| match e {
+            Error::Fault { fault, .. } if fault == "InvalidLogin" => Error::Fault {
+                fault,
+                message: format!("vCenter refused user '{user}' with this password"),
+            },
+            e => e,
+        })
+    }
+
+    pub fn logout(&self) -> Result<()> {
+        self.call("Logout", &self.content.session_manager, "")
+            .map(|_| ())
+    }
+
+    /// One SOAP call; a fault becomes `Error::Fault`.
+    pub fn call(&self, method: &str, this: &MoRef, body: &str) -> Result<Response> {
+        let mut req = self
+            .agent
+            .post(&self.sdk)
+            .set("Content-Type", "text/xml; charset=utf-8")
+            .set("SOAPAction", "urn:vim25/6.5");
+        if let Some(c) = self
+            .cookie
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+        {
+            req = req.set("Cookie", c);
+        }
+        let resp = match req.send_string(&soap::envelope(method, this, body)) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => {
+                let body = r.into_string().unwrap_or_default();
+                return Err(soap::fault(&body));
+            }
+            Err(ureq::Error::Transport(t)) => return Err(transport(&self.sdk, t)),
+        };
+        if let Some(sc) = resp.header("set-cookie") {
+            let pair = sc.split(';').next().unwrap_or("").to_string();
+            *self.cookie.lock().unwrap_or_else(|p| p.into_inner()) = Some(pair);
+        }
+        let xml = resp
+            .into_string()
+            .map_err(|e| Error::Http(format!("{}: {e}", self.sdk)))?;
+        Ok(Response { xml })
+    }
+
+    /// `SearchIndex.FindByInventoryPath`: `DC0/datastore/LocalDS_0` and the like.
+    pub fn find(&self, path: &str) -> Result<Option<MoRef>> {
+        let r = self.call(
+            "FindByInventoryPath",
+            &self.content.search_index,
+            &format!("<inventoryPath>{}</inventoryPath>", esc(path)),
+        )?;
+        let doc = r.doc()?;
+        Ok(doc
+            .descendants()
+            .find(|n| n.tag_name().name() == "returnval")
+            .and_then(moref))
+    }
+
+    /// Reads `props` of every object in `objs` (one round trip).
+    pub fn properties(
+        &self,
+        objs: &[MoRef],
+        props: &[&str],
+    ) -> Result<Vec<(MoRef, Props)>> {
+        if objs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut kinds: Vec<&str> = objs.iter().map(|o| o.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut spec = String::from("<specSet>");
+        for k in kinds {
+            spec.push_str(&format!("<propSet><type>{}</type>", esc(k)));
+            for p in props {
+                spec.push_str(&format!("<pathSet>{}</pathSet>", esc(p)));
+            }
+            spec.push_str("</propSet>");
+        }
+        for o in objs {
+            spec.push_str(&format!("<objectSet>{}</objectSet>", o.xml("obj")));
+        }
+        spec.push_str("</specSet><options/>");
+        let r = self.call(
+            "RetrievePropertiesEx",
+            &self.content.property_collector,
+            &spec,
+        )?;
+        let doc = r.doc()?;
+        let mut out = Vec::new();
+        for o in doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "objects")
+        {
+            let Some(obj) = child(o, "obj").and_then(moref) else {
+                continue;
+            };
+            let mut vals = Vec::new();
+            for ps in children(o, "propSet") {
+                let (Some(name), Some(val)) = (text(ps, "name"), child(ps, "val")) else {
+                    continue;
+                };
+                let refs: Vec<MoRef> = children(val, "ManagedObjectReference")
+                    .filter_map(moref)
+                    .collect();
+                let v = if !refs.is_empty()
+                    || val
+                        .attribute(("http://www.w3.org/2001/XMLSchema-instance", "type"))
+                        .is_some_and(|t| t.starts_with("ArrayOf"))
+                {
+                    Value::Refs(refs)
+                } else if let Some(r) = moref(val).filter(|_| val.attribute("type").is_some()) {
+                    Value::Ref(r)
+                } else {
+                    Value::Text(val.text().unwrap_or("").to_string())
+                };
+                vals.push((name, v));
+            }
+            out.push((obj, vals));
+        }
+        Ok(out)
+    }
+
+    /// `(object, name)` for each of `objs`, in their order.
+    pub fn names(&self, objs: &[MoRef]) -> Result<Vec<(MoRef, String)>> {
+        let props = self.properties(objs, &["name"])?;
+        Ok(objs
+            .iter()
+            .map(|o| {
+                let name = props
+                    .iter()
+                    .find(|(p, _)| p == o)
+                    .and_then(|(_, v)| {
+                        v.iter().find_map(|(_, v)| match v {
+                            Value::Text(t) => Some(t.clone()),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or_else(|| o.value.clone());
+                (o.clone(), name)
+            })
+            .collect())
+    }
+
+    pub fn refs(&self, obj: &MoRef, prop: &str) -> Result<Vec<MoRef>> {
+        let p = self.properties(std::slice::from_ref(obj), &[prop])?;
+        Ok(p.into_iter()
+            .flat_map(|(_, v)| v)
+            .flat_map(|(_, v)| match v {
+                Value::Refs(r) => r,
+                Value::Ref(r) => vec![r],
+                Value::Text(_) => Vec::new(),
+            })
+            .collect())
+    }
+}
+
+fn sdk_url(url: &str) -> Result<String> {
+    let u = url.trim().trim_end_matches('/');
+    let rest = u.strip_prefix("https://").ok_or_else(|| {
+        if u.starts_with("http://") {
+            Error::Input(format!(
+                "vCenter URL '{u}': plain http is refused; use https://"
+            ))
+        } else {
+            Error::Input(format!("vCenter URL '{u}' must start with https://"))
+        }
+    })?;
+    // Credentials in a URL (govc style) are not used from here: they would end up in logs.
+    let hostpart = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = hostpart.split('/').next().unwrap_or("");
+    if host.is_empty() {
+        return Err(Error::Input(format!("vCenter URL '{u}' has no host")));
+    }
+    Ok(format!("https://{host}/sdk"))
+}
+
+fn transport(sdk: &str, t: ureq::Transport) -> Error {
+    let msg = t.to_string();
+    if msg.contains("certificate") || msg.contains("UnknownIssuer") || msg.contains("thumbprint") {
+        Error::Tls(format!(
+            "{sdk}: the certificate is not trusted ({}): install vCenter's CA, or pin it with --thumbprint (shown by 'photon-fleet vc thumbprint'), or pass --insecure",
+            msg.lines().last().unwrap_or(&msg)
+        ))
+    } else {
+        Error::Http(format!("{sdk}: {msg}"))
+    }
+}
+
+/// The SHA-1 thumbprint of the certificate `url` presents (no trust decision made).
+pub fn fetch_thumbprint(url: &str, timeout: Duration) -> Result<String> {
+    let sdk = sdk_url(url)?;
+    let host = sdk
+        .trim_start_matches("https://")
+        .trim_end_matches("/sdk")
+        .to_string();
+    let (name, port) = match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (
+            h.trim_matches(['[', ']']).to_string(),
+            p.parse().unwrap_or(443),
+        ),
+        _ => (host.clone(), 443u16),
+    };
+    let seen = std::sync::Arc::new(Mutex::new(None::<String>));
+    let cfg = crate::tls::recording_config(seen.clone())?;
+    let server = rustls::pki_types::ServerName::try_from(name.clone())
+        .map_err(|e| Error::Input(format!("{name}: {e}")))?;
+    let mut conn =
+        rustls::ClientConnection::new(cfg, server).map_err(|e| Error::Tls(e.to_string()))?;
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port))
+        .map_err(|e| Error::Http(format!("{host}: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Http(format!("{host}: no address")))?;
+    let mut sock = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| Error::Http(format!("{host}: {e}")))?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)
+            .map_err(|e| Error::Tls(format!("{host}: {e}")))?;
+    }
+    let got = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    got.ok_or_else(|| Error::Tls(format!("{host}: no certificate presented")))
+}

@@ -1,0 +1,12 @@
+//! The `vsphere` crate: a vim25 SOAP client (session, inventory, property reads) and,
+//! on top of it, the fleet deploy. Formats are pure ([`soap`]); effects sit in [`client`].
+
+pub mod client;
+mod error;
+pub mod inventory;
+pub mod soap;
+pub mod tls;
+
+pub use client::Client;
+pub use error::{Error, Result};
+pub use tls::Trust;

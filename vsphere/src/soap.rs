@@ -1,0 +1,124 @@
+//! vim25 SOAP envelopes out, responses and faults in. Text is escaped here and only here.
+
+use crate::{Error, Result};
+
+/// A managed object reference: `type` and value (`datacenter-2`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MoRef {
+    pub kind: String,
+    pub value: String,
+}
+
+impl MoRef {
+    pub fn new(kind: &str, value: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            value: value.into(),
+        }
+    }
+
+    /// `<tag type="Kind">value</tag>`
+    pub fn xml(&self, tag: &str) -> String {
+        format!(
+            "<{tag} type=\"{}\">{}</{tag}>",
+            esc(&self.kind),
+            esc(&self.value)
+        )
+    }
+}
+
+/// XML-escapes text for an envelope (the one escaper every crate shares).
+pub fn esc(s: &str) -> String {
+    templates::xml_escape(s)
+}
+
+pub fn envelope(method: &str, this: &MoRef, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><{method} xmlns=\"urn:vim25\">{}{body}</{method}></soapenv:Body></soapenv:Envelope>",
+        this.xml("_this")
+    )
+}
+
+/// The `returnval` elements of a response body, as a parsed document kept alive by the caller.
+pub struct Response {
+    pub xml: String,
+}
+
+impl Response {
+    pub fn doc(&self) -> Result<roxmltree::Document<'_>> {
+        roxmltree::Document::parse(&self.xml)
+            .map_err(|e| Error::Unexpected(format!("vCenter sent XML we cannot read: {e}")))
+    }
+}
+
+pub fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+pub fn children<'a, 'i: 'a>(
+    n: roxmltree::Node<'a, 'i>,
+    name: &'a str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
+    n.children()
+        .filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+pub fn text(n: roxmltree::Node, name: &str) -> Option<String> {
+    child(n, name).and_then(|c| c.text()).map(str::to_string)
+}
+
+pub fn moref(n: roxmltree::Node) -> Option<MoRef> {
+    Some(MoRef::new(n.attribute("type")?, n.text()?))
+}
+
+/// Reads a SOAP fault: the fault type from `detail` (e.g. `InvalidLogin`) and `faultstring`.
+pub fn fault(xml: &str) -> Error {
+    let Ok(doc) = roxmltree::Document::parse(xml) else {
+        return Error::Unexpected(format!(
+            "vCenter answered with something that is not SOAP: {}",
+            xml.chars().take(120).collect::<String>()
+        ));
+    };
+    let message = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "faultstring")
+        .and_then(|n| n.text())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let kind = doc
+        .descendants()
+        .find(|n| n.tag_name().name() == "detail")
+        .and_then(|d| d.children().find(|c| c.is_element()))
+        .map(|f| {
+            f.attributes()
+                .find(|a| a.name() == "type")
+                .map(|a| a.value().to_string())
+                .unwrap_or_else(|| f.tag_name().name().trim_end_matches("Fault").to_string())
+        })
+        .unwrap_or_else(|| "SoapFault".into());
+    Error::Fault {
+        fault: kind,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_escape_and_faults_parse() {
+        let e = envelope(
+            "Login",
+            &MoRef::new("SessionManager", "SessionManager"),
+            &format!("<userName>{}</userName>", esc("a<b&\"c")),
+        );
+        assert!(e.contains("<_this type=\"SessionManager\">SessionManager</_this>"));
+        assert!(e.contains("a&lt;b&amp;&quot;c"));
+        let f = fault("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Login failure</faultstring><detail><InvalidLoginFault xmlns=\"urn:vim25\" xsi:type=\"InvalidLogin\"></InvalidLoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>");
+        assert_eq!(f.to_string(), "InvalidLogin: Login failure");
+        assert!(matches!(fault("<html>"), Error::Unexpected(_)));
+    }
+}

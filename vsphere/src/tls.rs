@@ -1,0 +1,166 @@
+//! How we trust vCenter's certificate: the system's CA store (default), a pinned SHA-1
+//! thumbprint (what vSphere and govc show, `AA:BB:...`), or not at all (`--insecure`).
+
+use crate::{Error, Result};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use sha1::{Digest, Sha1};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    SystemRoots,
+    /// SHA-1 of the leaf certificate, hex without separators, lower case.
+    Thumbprint(String),
+    Insecure,
+}
+
+impl Trust {
+    /// `AA:BB:..` or `aabb..` (SHA-1, 20 bytes) as vSphere and govc print it.
+    pub fn thumbprint(s: &str) -> Result<Self> {
+        let hex: String = s
+            .chars()
+            .filter(|c| *c != ':')
+            .collect::<String>()
+            .to_lowercase();
+        if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Error::Input(format!(
+                "thumbprint '{s}' is not a SHA-1 fingerprint (20 hex bytes, e.g. AB:CD:...)"
+            )));
+        }
+        Ok(Trust::Thumbprint(hex))
+    }
+}
+
+/// `AB:CD:...` of a DER certificate.
+pub fn sha1_thumbprint(der: &[u8]) -> String {
+    Sha1::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Where the leaf certificate's thumbprint is put when `recording_config` connects.
+pub type Seen = Arc<Mutex<Option<String>>>;
+
+#[derive(Debug)]
+struct Pinned {
+    /// `None`: any certificate is taken (`--insecure`, or only reading the thumbprint).
+    want: Option<String>,
+    provider: Arc<CryptoProvider>,
+    seen: Option<Seen>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let got = sha1_thumbprint(end_entity);
+        if let Some(seen) = &self.seen {
+            *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(got.clone());
+        }
+        if self
+            .want
+            .as_ref()
+            .is_none_or(|w| got.replace(':', "").to_lowercase() == *w)
+        {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "certificate thumbprint {got} is not the pinned one"
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
+    let provider = Arc::new(ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let config = match trust {
+        Trust::SystemRoots => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+        Trust::Thumbprint(want) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned {
+                want: Some(want.clone()),
+                provider,
+                seen: None,
+            }))
+            .with_no_client_auth(),
+        Trust::Insecure => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned {
+                want: None,
+                provider,
+                seen: None,
+            }))
+            .with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Takes any certificate and records its thumbprint in `seen`: for showing the
+/// thumbprint to the user, never for sending anything.
+pub fn recording_config(seen: Seen) -> Result<Arc<ClientConfig>> {
+    let provider = Arc::new(ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Pinned {
+            want: None,
+            provider,
+            seen: Some(seen),
+        }))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}

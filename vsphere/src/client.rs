@@ -164,11 +164,7 @@ impl Client {
     }
 
     /// Reads `props` of every object in `objs` (one round trip).
-    pub fn properties(
-        &self,
-        objs: &[MoRef],
-        props: &[&str],
-    ) -> Result<Vec<(MoRef, Props)>> {
+    pub fn properties(&self, objs: &[MoRef], props: &[&str]) -> Result<Vec<(MoRef, Props)>> {
         if objs.is_empty() {
             return Ok(Vec::new());
         }

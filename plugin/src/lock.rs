@@ -5,7 +5,7 @@
 use crate::{pairing, Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 pub const LOCK_VERSION: u32 = 1;
@@ -106,43 +106,63 @@ impl FleetLock {
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        crate::vib::compose::write_file_atomically(path, self.render().as_bytes())
+        write_file_atomically(path, self.render().as_bytes())
+    }
+
+    /// Re-hashes the VIB the lock names (relative to `dir`).
+    pub fn verify_vib(&self, dir: &Path) -> Checked {
+        let got = sha256_file(&dir.join(&self.vib.file));
+        checked("vib", dir, &self.vib.file, &self.vib.sha256, got)
     }
 
     /// Re-hashes every file the lock names (relative to `dir`). The plugin bundle is
     /// re-validated, so its digest is the bundle digest.
     pub fn verify(&self, dir: &Path) -> Vec<Checked> {
-        let mut out = Vec::new();
-        let mut push = |what, file: &str, want: &str, got: Result<String>| {
-            let path = dir.join(file);
-            let (ok, detail) = match got {
-                Ok(h) if h == want => (true, "sha256 matches".to_string()),
-                Ok(h) => (false, format!("sha256 {h}, the lock says {want}")),
-                Err(e) => (false, e.to_string()),
-            };
-            out.push(Checked {
-                what,
-                file: path,
-                ok,
-                detail,
-            });
-        };
         let plugin = crate::managed::open(&dir.join(&self.plugin.file)).map(|b| b.sha256);
-        push("plugin", &self.plugin.file, &self.plugin.sha256, plugin);
-        push(
-            "vib",
-            &self.vib.file,
-            &self.vib.sha256,
-            sha256_file(&dir.join(&self.vib.file)),
-        );
+        let mut out = vec![
+            checked(
+                "plugin",
+                dir,
+                &self.plugin.file,
+                &self.plugin.sha256,
+                plugin,
+            ),
+            self.verify_vib(dir),
+        ];
         if let Some(ova) = &self.ova {
-            push(
-                "ova",
-                &ova.file,
-                &ova.sha256,
-                sha256_file(&dir.join(&ova.file)),
-            );
+            let got = sha256_file(&dir.join(&ova.file));
+            out.push(checked("ova", dir, &ova.file, &ova.sha256, got));
         }
         out
     }
+}
+
+fn checked(what: &'static str, dir: &Path, file: &str, want: &str, got: Result<String>) -> Checked {
+    let (ok, detail) = match got {
+        Ok(h) if h == want => (true, "sha256 matches".to_string()),
+        Ok(h) => (false, format!("sha256 {h}, the lock says {want}")),
+        Err(e) => (false, e.to_string()),
+    };
+    Checked {
+        what,
+        file: dir.join(file),
+        ok,
+        detail,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".photon-fleet.")
+        .suffix(".partial")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| Error::Io(e.error))?;
+    Ok(())
 }

@@ -37,6 +37,17 @@ pub enum Value {
     Text(String),
 }
 
+impl Value {
+    /// The references this value holds (none for text).
+    pub fn refs(&self) -> Vec<MoRef> {
+        match self {
+            Value::Refs(r) => r.clone(),
+            Value::Ref(r) => vec![r.clone()],
+            Value::Text(_) => Vec::new(),
+        }
+    }
+}
+
 impl Client {
     /// Connects to `url` (`https://vc.example.com` or `.../sdk`) and reads ServiceContent.
     pub fn connect(url: &str, trust: &Trust, timeout: Duration) -> Result<Self> {
@@ -248,11 +259,7 @@ impl Client {
         let p = self.properties(std::slice::from_ref(obj), &[prop])?;
         Ok(p.into_iter()
             .flat_map(|(_, v)| v)
-            .flat_map(|(_, v)| match v {
-                Value::Refs(r) => r,
-                Value::Ref(r) => vec![r],
-                Value::Text(_) => Vec::new(),
-            })
+            .flat_map(|(_, v)| v.refs())
             .collect())
     }
 }

@@ -68,11 +68,7 @@ fn prop_refs(props: &[(String, Value)], name: &str) -> Vec<MoRef> {
     props
         .iter()
         .filter(|(n, _)| n == name)
-        .flat_map(|(_, v)| match v {
-            Value::Refs(r) => r.clone(),
-            Value::Ref(r) => vec![r.clone()],
-            Value::Text(_) => Vec::new(),
-        })
+        .flat_map(|(_, v)| v.refs())
         .collect()
 }
 

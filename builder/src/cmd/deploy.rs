@@ -2,6 +2,7 @@
 //! where the VMs go and which already exist, and print the plan. This release stops
 //! there (`--dry-run`); the import and clones are issue 6's next step.
 
+use super::env_nonempty;
 use crate::output::{usage, Context};
 use crate::vc_cli::{DeployArgs, VcArgs};
 use anyhow::{Context as _, Result};
@@ -10,10 +11,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 use vsphere::inventory::{self, Placement, Wanted};
 use vsphere::{Client, Trust};
-
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
 
 /// URL, user and password: flags/env first, then govc's variables (GOVC_URL may carry
 /// `user:password@`, which is read from the environment only, never from argv).

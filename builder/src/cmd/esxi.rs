@@ -14,7 +14,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -62,14 +62,14 @@ fn credentials(a: &HostArgs) -> Result<Vec<Auth>> {
             }
         }
     }
-    match std::env::var(&a.password_env) {
-        Ok(pw) if !pw.is_empty() => auth.push(Auth::Password(Password::new(pw))),
-        _ if a.ask_password => {
+    match super::env_nonempty(&a.password_env) {
+        Some(pw) => auth.push(Auth::Password(Password::new(pw))),
+        None if a.ask_password => {
             let pw = rpassword::prompt_password("ESXi SSH password: ")
                 .context("cannot read the password from the terminal")?;
             auth.push(Auth::Password(Password::new(pw)));
         }
-        _ => {}
+        None => {}
     }
     Ok(auth)
 }
@@ -98,26 +98,20 @@ fn fleet_of(a: &HostArgs) -> Result<Fleet> {
 }
 
 /// The VIB to install, proven intact (and matching the lock) before any host is touched.
-fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib, PathBuf)> {
+fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib)> {
     let path = match (&a.lock, &a.vib) {
         (Some(lock_path), _) => {
             let lock = plugin::FleetLock::read(lock_path)
                 .with_context(|| lock_path.display().to_string())?;
-            let dir = lock_path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let bad: Vec<String> = lock
-                .verify(dir)
-                .into_iter()
-                .filter(|c| !c.ok && c.what == "vib")
-                .map(|c| format!("{}: {}", c.file.display(), c.detail))
-                .collect();
-            if !bad.is_empty() {
+            let dir = super::folder_of(lock_path);
+            // Only the VIB matters here: the plugin bundle and the OVA are not re-hashed.
+            let c = lock.verify_vib(dir);
+            if !c.ok {
                 return Err(usage(format!(
-                    "{}: the VIB does not match the lock ({}): rebuild, or restore the file",
+                    "{}: the VIB does not match the lock ({}: {}): rebuild, or restore the file",
                     lock_path.display(),
-                    bad.join("; ")
+                    c.file.display(),
+                    c.detail
                 )));
             }
             dir.join(&lock.vib.file)
@@ -145,7 +139,7 @@ fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib, PathBuf)> {
             vib.id()
         )));
     }
-    Ok((bytes, vib, path))
+    Ok((bytes, vib))
 }
 
 /// indicatif: a line per host showing its step, and a total.
@@ -311,7 +305,7 @@ fn run_id() -> String {
 }
 
 pub fn install(ctx: &Context, a: &InstallArgs) -> Result<()> {
-    let (bytes, vib, _) = load_vib(a)?;
+    let (bytes, vib) = load_vib(a)?;
     let facts = VibFacts::of(&vib, &bytes);
     let job = Job {
         mode: if a.dry_run {

@@ -20,16 +20,8 @@ pub fn write_atomically<T>(
     force: bool,
     write: impl FnOnce(&File) -> Result<T>,
 ) -> Result<T> {
-    if out.exists() && !force {
-        return Err(usage(format!(
-            "{} already exists (pass --force to replace it)",
-            out.display()
-        )));
-    }
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    refuse_existing(out, force)?;
+    let dir = folder_of(out);
     let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
@@ -42,6 +34,30 @@ pub fn write_atomically<T>(
     tmp.persist(out)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(value)
+}
+
+/// Refuses to replace `out` unless `--force`; commands call it early, before the work.
+pub fn refuse_existing(out: &Path, force: bool) -> Result<()> {
+    if out.exists() && !force {
+        return Err(usage(format!(
+            "{} already exists (pass --force to replace it)",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The folder holding `path` (`.` for a bare file name): where temp files go, and what
+/// a fleet.lock's paths are relative to.
+pub fn folder_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// A non-empty environment variable.
+pub fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Refuses to write onto the input (a convert in place would destroy it).

@@ -31,12 +31,7 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
                 a.output.display()
             ))
         })?;
-    if a.output.exists() && !a.force {
-        return Err(usage(format!(
-            "{} already exists (pass --force to replace it)",
-            a.output.display()
-        )));
-    }
+    super::refuse_existing(&a.output, a.force)?;
     let shape = VmShape {
         name: a.name.clone().unwrap_or_else(|| stem.to_string()),
         cpus: a.cpus,
@@ -59,11 +54,7 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
         &BakedVersions::default(),
     ))?;
 
-    let dir = a
-        .output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+    let dir = super::folder_of(&a.output);
     let vmdk = tempfile::Builder::new()
         .prefix(".pack-")
         .suffix(".vmdk")

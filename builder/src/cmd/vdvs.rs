@@ -7,6 +7,7 @@ use plugin::lock::{FleetLock, PluginEntry, Release, VibEntry, LOCK_VERSION};
 use plugin::{managed, pairing, Vib};
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 #[derive(Serialize)]
@@ -20,16 +21,22 @@ struct VibReport<'a> {
     warnings: Vec<String>,
 }
 
+impl<'a> VibReport<'a> {
+    fn new(file: &Path, bytes: &[u8], vib: &'a Vib) -> Self {
+        Self {
+            kind: "vib",
+            file: file.display().to_string(),
+            id: vib.id(),
+            sha256: plugin::lock::sha256_hex(bytes),
+            vib,
+            warnings: vib.warnings(),
+        }
+    }
+}
+
 pub fn inspect_vib(ctx: &Context, path: &Path) -> Result<()> {
     let (bytes, vib) = plugin::open_vib(path)?;
-    let report = VibReport {
-        kind: "vib",
-        file: path.display().to_string(),
-        id: vib.id(),
-        sha256: plugin::lock::sha256_hex(&bytes),
-        vib: &vib,
-        warnings: vib.warnings(),
-    };
+    let report = VibReport::new(path, &bytes, &vib);
     ctx.emit(&report, || {
         let mut s = vib.info_text();
         let _ = writeln!(s, "Verified:               {}", vib.verified.join(", "));
@@ -67,11 +74,7 @@ struct LockReport {
 
 pub fn inspect_lock(ctx: &Context, path: &Path) -> Result<()> {
     let lock = FleetLock::read(path)?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let checks = lock.verify(dir);
+    let checks = lock.verify(super::folder_of(path));
     let failed: Vec<String> = checks
         .iter()
         .filter(|c| !c.ok)
@@ -106,29 +109,16 @@ pub fn inspect_lock(ctx: &Context, path: &Path) -> Result<()> {
     }
 }
 
-fn refuse_existing(output: &Path, force: bool) -> Result<()> {
-    if output.exists() && !force {
-        return Err(usage(format!(
-            "{} already exists (pass --force to replace it)",
-            output.display()
-        )));
-    }
-    Ok(())
+/// Writes `bytes` to `output` through the CLI's temp-name-then-rename writer.
+fn write_bytes(output: &Path, force: bool, bytes: &[u8]) -> Result<()> {
+    super::write_atomically(output, force, |mut f| Ok(f.write_all(bytes)?))
 }
 
 /// Writes a freshly composed VIB and reports it.
-fn write_vib(ctx: &Context, bytes: &[u8], output: &Path, what: &str) -> Result<()> {
-    plugin::vib::compose::write_file_atomically(output, bytes)
-        .with_context(|| output.display().to_string())?;
+fn write_vib(ctx: &Context, bytes: &[u8], output: &Path, force: bool, what: &str) -> Result<()> {
+    write_bytes(output, force, bytes)?;
     let vib = Vib::parse(bytes)?;
-    let report = VibReport {
-        kind: "vib",
-        file: output.display().to_string(),
-        id: vib.id(),
-        sha256: plugin::lock::sha256_hex(bytes),
-        vib: &vib,
-        warnings: vib.warnings(),
-    };
+    let report = VibReport::new(output, bytes, &vib);
     ctx.emit(&report, || {
         format!(
             "{what} -> {}: {} with sha-256 gunzip checksums. It is UNSIGNED: install with --no-sig-check on hosts at CommunitySupported.\n",
@@ -140,14 +130,14 @@ fn write_vib(ctx: &Context, bytes: &[u8], output: &Path, what: &str) -> Result<(
 
 pub fn repack(ctx: &Context, input: &Path, output: &Path, force: bool) -> Result<()> {
     super::ensure_distinct(input, output)?;
-    refuse_existing(output, force)?;
+    super::refuse_existing(output, force)?;
     let (_, vib) = plugin::open_vib(input).with_context(|| input.display().to_string())?;
     let bytes = plugin::vib::compose::repack(&vib)?;
-    write_vib(ctx, &bytes, output, &input.display().to_string())
+    write_vib(ctx, &bytes, output, force, &input.display().to_string())
 }
 
 pub fn compose(ctx: &Context, a: &crate::cli::ComposeArgs) -> Result<()> {
-    refuse_existing(&a.output, a.force)?;
+    super::refuse_existing(&a.output, a.force)?;
     if !a.stage.is_dir() {
         return Err(usage(format!(
             "{}: the stage must be a folder",
@@ -161,7 +151,13 @@ pub fn compose(ctx: &Context, a: &crate::cli::ComposeArgs) -> Result<()> {
     let payload = plugin::vib::compose::payload_from_dir(&a.payload, &a.stage)
         .with_context(|| a.stage.display().to_string())?;
     let bytes = plugin::vib::compose::compose(&spec, &[payload])?;
-    write_vib(ctx, &bytes, &a.output, &a.stage.display().to_string())
+    write_vib(
+        ctx,
+        &bytes,
+        &a.output,
+        a.force,
+        &a.stage.display().to_string(),
+    )
 }
 
 pub fn bundle(
@@ -172,7 +168,7 @@ pub fn bundle(
     force: bool,
 ) -> Result<()> {
     super::ensure_distinct(input, output)?;
-    refuse_existing(output, force)?;
+    super::refuse_existing(output, force)?;
     let (bytes, vib) = plugin::open_vib(input).with_context(|| input.display().to_string())?;
     let d = &vib.descriptor;
     let bulletin = match bulletin {
@@ -192,8 +188,7 @@ pub fn bundle(
         )));
     }
     let zip = plugin::bundle::write_bundle(&[(&vib, &bytes)], &bulletin, &d.release_date)?;
-    plugin::vib::compose::write_file_atomically(output, &zip)
-        .with_context(|| output.display().to_string())?;
+    write_bytes(output, force, &zip)?;
     #[derive(Serialize)]
     struct BundleReport<'a> {
         kind: &'static str,
@@ -235,14 +230,11 @@ pub fn create_lock(
     output: &Path,
     force: bool,
 ) -> Result<()> {
-    refuse_existing(output, force)?;
+    super::refuse_existing(output, force)?;
     let bundle = managed::open(plugin_path).with_context(|| plugin_path.display().to_string())?;
     let (_, vib) = plugin::open_vib(vib_path).with_context(|| vib_path.display().to_string())?;
     let pair = pairing::check(&bundle.version, &vib.descriptor.version)?;
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = super::folder_of(output);
     let lock = FleetLock {
         lock_version: LOCK_VERSION,
         vdvs: Release {

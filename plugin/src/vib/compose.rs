@@ -9,7 +9,6 @@ use flate2::{write::GzEncoder, Compression, GzBuilder};
 use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use std::io::Write;
 use std::path::Path;
 
 impl VibDescriptor {
@@ -216,20 +215,4 @@ pub fn repack(vib: &Vib) -> Result<Vec<u8>> {
         });
     }
     compose(d, &payloads)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder.
-pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".photon-fleet.")
-        .suffix(".partial")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| Error::Io(e.error))?;
-    Ok(())
 }

@@ -1,6 +1,22 @@
-//! fleet.toml: the file that describes a fleet. This release reads its [esxi] table.
+//! fleet.toml: the file that describes a fleet: [vcenter] and [[vm]] for deploy, [esxi]
+//! for ssh-install. Unknown keys are refused with the line they are on.
 //!
 //! ```toml
+//! [vcenter]
+//! url = "https://vc.example.com"        # the password comes from PHOTON_FLEET_VC_PASSWORD
+//! user = "administrator@vsphere.local"
+//! datacenter = "DC0"
+//! cluster = "DC0_C0"
+//! datastore = "LocalDS_0"
+//! network = "VM Network"
+//!
+//! [[vm]]
+//! name = "docker-01"
+//! address = "10.0.0.21/24"               # static; leave out for DHCP
+//! gateway = "10.0.0.1"
+//! dns = ["10.0.0.2"]
+//! ssh_key = "ssh-ed25519 AAAA... admin@example.com"
+//!
 //! [esxi]
 //! hosts = ["esx1.lab", "root@esx2.lab:22"]
 //! user = "root"
@@ -15,9 +31,43 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fleet {
     #[serde(default)]
     pub esxi: EsxiSection,
+    #[serde(default)]
+    pub vcenter: VcenterSection,
+    #[serde(default)]
+    pub vm: Vec<VmEntry>,
+}
+
+/// Where deploy puts the fleet (flags override it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VcenterSection {
+    pub url: Option<String>,
+    pub user: Option<String>,
+    pub thumbprint: Option<String>,
+    pub insecure: Option<bool>,
+    pub datacenter: Option<String>,
+    pub cluster: Option<String>,
+    pub datastore: Option<String>,
+    pub network: Option<String>,
+    pub template: Option<String>,
+}
+
+/// One VM of the fleet with its own settings (the guest applies them at first boot).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmEntry {
+    pub name: String,
+    pub hostname: Option<String>,
+    /// Static address in CIDR form; DHCP when absent.
+    pub address: Option<String>,
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    pub ssh_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +91,11 @@ impl Fleet {
                 e.to_string().replace('\n', " ")
             ))
         })?;
+        for vm in &f.vm {
+            vm.check().map_err(|e| {
+                crate::output::usage(format!("{}: [[vm]] '{}': {e}", path.display(), vm.name))
+            })?;
+        }
         for (host, fp) in &f.esxi.host_keys {
             if !fp.starts_with("SHA256:") {
                 return Err(crate::output::usage(format!(
@@ -54,5 +109,59 @@ impl Fleet {
             f.esxi.known_hosts = Some(base.join(kh));
         }
         Ok(f)
+    }
+}
+
+impl VmEntry {
+    fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > 80 {
+            return Err("name must be 1 to 80 characters".into());
+        }
+        if let Some(a) = &self.address {
+            let (ip, prefix) = a
+                .split_once('/')
+                .ok_or("address must be CIDR, e.g. 10.0.0.21/24")?;
+            let ip: std::net::IpAddr = ip
+                .parse()
+                .map_err(|_| format!("address '{a}' is not an IP"))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            if !prefix.parse::<u8>().is_ok_and(|p| p <= max) {
+                return Err(format!("address '{a}': bad prefix length"));
+            }
+        } else if self.gateway.is_some() || !self.dns.is_empty() {
+            return Err("gateway and dns need a static address".into());
+        }
+        for ip in self.gateway.iter().chain(&self.dns) {
+            ip.parse::<std::net::IpAddr>()
+                .map_err(|_| format!("'{ip}' is not an IP address"))?;
+        }
+        if let Some(k) = &self.ssh_key {
+            if (!k.starts_with("ssh-") && !k.starts_with("ecdsa-")) || k.contains('\n') {
+                return Err("ssh_key must be one OpenSSH public key line".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The vApp property values this VM gets (keys of the OVF ProductSection).
+    pub fn values(&self) -> Vec<(String, String)> {
+        let mut v = vec![(
+            "hostname".to_string(),
+            self.hostname.clone().unwrap_or_else(|| self.name.clone()),
+        )];
+        if let Some(a) = &self.address {
+            v.push(("network.mode".into(), "static".into()));
+            v.push(("network.address".into(), a.clone()));
+        }
+        if let Some(g) = &self.gateway {
+            v.push(("network.gateway".into(), g.clone()));
+        }
+        if !self.dns.is_empty() {
+            v.push(("network.dns".into(), self.dns.join(",")));
+        }
+        if let Some(k) = &self.ssh_key {
+            v.push(("ssh.authorized_key".into(), k.clone()));
+        }
+        v
     }
 }

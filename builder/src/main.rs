@@ -4,6 +4,7 @@ mod cli;
 mod cmd;
 mod esxi_cli;
 mod fleet;
+mod govc_options;
 mod output;
 mod profile;
 mod progress;

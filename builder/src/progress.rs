@@ -1,8 +1,10 @@
 //! indicatif progress bars behind the `ova::Progress` trait (on stderr; hidden when
 //! stderr is not a terminal, with --quiet or --json).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 pub struct Bars {
     visible: bool,
@@ -52,5 +54,68 @@ impl ova::Progress for Bars {
         if let Some(b) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
             b.finish_and_clear();
         }
+    }
+}
+
+/// A spinner line per item (host, VM) showing its current step, above a total bar.
+pub struct LineBars {
+    multi: MultiProgress,
+    pub total: ProgressBar,
+    lines: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl LineBars {
+    pub fn new(visible: bool, n: usize, unit: &str) -> Self {
+        let multi = MultiProgress::with_draw_target(if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let total = multi.add(ProgressBar::new(n as u64));
+        total.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{msg:>24}} [{{bar:32}}] {{pos}}/{{len}} {unit} {{elapsed}}"
+            ))
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        total.set_message(format!("all {unit}"));
+        Self {
+            multi,
+            total,
+            lines: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Shows `step` on `key`'s line (made on first use).
+    pub fn line(&self, key: &str, step: &str) {
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let bar = lines.entry(key.to_string()).or_insert_with(|| {
+            let b = self
+                .multi
+                .insert_before(&self.total, ProgressBar::new_spinner());
+            b.set_style(
+                ProgressStyle::with_template("{prefix:>24} {spinner} {msg}")
+                    .expect("static template"),
+            );
+            b.set_prefix(key.to_string());
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        bar.set_message(step.to_string());
+    }
+
+    /// Removes `key`'s line, prints `summary` above the bars, counts one more done.
+    pub fn finish(&self, key: &str, summary: &str) {
+        if let Some(b) = self
+            .lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
+        {
+            b.finish_and_clear();
+        }
+        let _ = self.multi.println(summary);
+        self.total.inc(1);
     }
 }

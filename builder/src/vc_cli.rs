@@ -35,6 +35,10 @@ pub struct DeployArgs {
     pub ova: PathBuf,
     #[command(flatten)]
     pub vc: VcArgs,
+    /// fleet.toml: [vcenter] placement and a [[vm]] list (name, hostname, address, gateway,
+    /// dns, ssh_key) used instead of --count/--name-prefix.
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
     /// fleet.lock: refuse an OVA whose sha256 differs from the one it records.
     #[arg(long)]
     pub lock: Option<PathBuf>,
@@ -47,15 +51,43 @@ pub struct DeployArgs {
     /// Datastore (needed when there is more than one).
     #[arg(long)]
     pub datastore: Option<String>,
-    /// Network for the VMs' NIC.
-    #[arg(long, default_value = "VM Network")]
-    pub network: String,
-    /// How many VMs.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub count: u32,
-    /// VM names are PREFIX-01, PREFIX-02, ...
-    #[arg(long, default_value = "photon-docker")]
-    pub name_prefix: String,
+    /// Network for the VMs' NIC [default: VM Network].
+    #[arg(long)]
+    pub network: Option<String>,
+    /// How many VMs [default: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub count: Option<u32>,
+    /// VM names are PREFIX-01, PREFIX-02, ... [default: photon-docker].
+    #[arg(long)]
+    pub name_prefix: Option<String>,
+    /// Name of the template the OVA is imported as [default: OVF name + OVA sha256 prefix].
+    /// A template whose annotation records the same OVA sha256 is reused under any name.
+    #[arg(long)]
+    pub template: Option<String>,
+    /// govc import options JSON (`govc import.spec` output): DiskProvisioning,
+    /// IPAllocationPolicy, IPProtocol, PropertyMapping, NetworkMapping, Annotation, WaitForIP,
+    /// Name (the template's name). PowerOn and MarkAsTemplate are accepted; the template is
+    /// always a template and the clones are powered on unless --no-power-on.
+    #[arg(long)]
+    pub options: Option<PathBuf>,
+    /// Disk provisioning of the template: thin, thick, eagerZeroedThick, flat, ...
+    #[arg(long)]
+    pub disk_provisioning: Option<String>,
+    /// KEY=VALUE: a vApp property value for every VM (e.g. network.dns=10.0.0.2).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Clones at a time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=32))]
+    pub parallel: u8,
+    /// Leave the new VMs powered off.
+    #[arg(long)]
+    pub no_power_on: bool,
+    /// Wait until every VM reports a guest IP (VMware Tools), up to --wait-ip-timeout.
+    #[arg(long)]
+    pub wait_ip: bool,
+    /// Seconds --wait-ip waits.
+    #[arg(long, default_value_t = 600)]
+    pub wait_ip_timeout: u64,
     /// Connect, check the OVA and the placement, print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,

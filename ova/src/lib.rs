@@ -15,7 +15,7 @@ pub mod raw;
 pub mod source;
 pub mod vmdk;
 
-pub use archive::{write_ova, DiskFile, Ova};
+pub use archive::{write_ova, DiskFile, Ova, WindowReader};
 pub use detect::{open_disk, DiskFormat};
 pub use error::{Error, Result};
 pub use progress::{NoProgress, Progress};

@@ -16,6 +16,7 @@ pub struct ServiceContent {
     pub session_manager: MoRef,
     pub search_index: MoRef,
     pub ovf_manager: Option<MoRef>,
+    pub view_manager: Option<MoRef>,
 }
 
 pub struct Client {
@@ -70,6 +71,7 @@ impl Client {
                 session_manager: MoRef::new("SessionManager", "SessionManager"),
                 search_index: MoRef::new("SearchIndex", "SearchIndex"),
                 ovf_manager: None,
+                view_manager: None,
             },
         };
         let r = c.call(
@@ -98,6 +100,7 @@ impl Client {
             search_index: get("searchIndex")
                 .ok_or_else(|| Error::Unexpected("no searchIndex".into()))?,
             ovf_manager: get("ovfManager"),
+            view_manager: get("viewManager"),
         };
         Ok(c)
     }
@@ -134,13 +137,8 @@ impl Client {
             .post(&self.sdk)
             .set("Content-Type", "text/xml; charset=utf-8")
             .set("SOAPAction", "urn:vim25/6.5");
-        if let Some(c) = self
-            .cookie
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-        {
-            req = req.set("Cookie", c);
+        if let Some(c) = self.cookie() {
+            req = req.set("Cookie", &c);
         }
         let resp = match req.send_string(&soap::envelope(method, this, body)) {
             Ok(r) => r,
@@ -160,6 +158,42 @@ impl Client {
         Ok(Response { xml })
     }
 
+    /// Streams `len` bytes to a lease device URL (HTTP POST, as vSphere's NFC wants).
+    pub fn upload(&self, url: &str, len: u64, body: impl std::io::Read) -> Result<()> {
+        let mut req = self
+            .agent
+            .post(url)
+            .set("Content-Type", "application/x-vnd.vmware-streamVmdk")
+            .set("Content-Length", &len.to_string());
+        if let Some(c) = self.cookie() {
+            req = req.set("Cookie", &c);
+        }
+        match req.send(body) {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(code, r)) => Err(Error::Http(format!(
+                "{url}: HTTP {code} {}",
+                r.status_text()
+            ))),
+            Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => {
+                Err(Error::Http(format!(
+                    "connection lost: {}",
+                    std::error::Error::source(&t).map_or_else(
+                        || t.message().unwrap_or("I/O error").to_string(),
+                        |e| e.to_string()
+                    )
+                )))
+            }
+            Err(ureq::Error::Transport(t)) => Err(transport(url, t)),
+        }
+    }
+
+    fn cookie(&self) -> Option<String> {
+        self.cookie
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// `SearchIndex.FindByInventoryPath`: `DC0/datastore/LocalDS_0` and the like.
     pub fn find(&self, path: &str) -> Result<Option<MoRef>> {
         let r = self.call(
@@ -174,11 +208,9 @@ impl Client {
             .and_then(moref))
     }
 
-    /// Reads `props` of every object in `objs` (one round trip).
-    pub fn properties(&self, objs: &[MoRef], props: &[&str]) -> Result<Vec<(MoRef, Props)>> {
-        if objs.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// `RetrievePropertiesEx` for `props` of every object in `objs`, following
+    /// continuation tokens; the raw answers, for callers that read nested data.
+    pub fn retrieve(&self, objs: &[MoRef], props: &[&str]) -> Result<Vec<Response>> {
         let mut kinds: Vec<&str> = objs.iter().map(|o| o.kind.as_str()).collect();
         kinds.sort_unstable();
         kinds.dedup();
@@ -194,42 +226,32 @@ impl Client {
             spec.push_str(&format!("<objectSet>{}</objectSet>", o.xml("obj")));
         }
         spec.push_str("</specSet><options/>");
-        let r = self.call(
-            "RetrievePropertiesEx",
-            &self.content.property_collector,
-            &spec,
-        )?;
-        let doc = r.doc()?;
+        self.retrieve_spec(&spec)
+    }
+
+    /// Runs a complete `specSet` + `options` body and follows `ContinueRetrievePropertiesEx`.
+    pub fn retrieve_spec(&self, spec: &str) -> Result<Vec<Response>> {
+        let pc = &self.content.property_collector;
+        let mut pages = vec![self.call("RetrievePropertiesEx", pc, spec)?];
+        while let Some(token) = pages.last().and_then(|r| {
+            let doc = r.doc().ok()?;
+            let t = doc.descendants().find(|n| n.tag_name().name() == "token")?;
+            t.text().map(str::to_string)
+        }) {
+            let body = format!("<token>{}</token>", esc(&token));
+            pages.push(self.call("ContinueRetrievePropertiesEx", pc, &body)?);
+        }
+        Ok(pages)
+    }
+
+    /// Reads `props` of every object in `objs`.
+    pub fn properties(&self, objs: &[MoRef], props: &[&str]) -> Result<Vec<(MoRef, Props)>> {
+        if objs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
-        for o in doc
-            .descendants()
-            .filter(|n| n.tag_name().name() == "objects")
-        {
-            let Some(obj) = child(o, "obj").and_then(moref) else {
-                continue;
-            };
-            let mut vals = Vec::new();
-            for ps in children(o, "propSet") {
-                let (Some(name), Some(val)) = (text(ps, "name"), child(ps, "val")) else {
-                    continue;
-                };
-                let refs: Vec<MoRef> = children(val, "ManagedObjectReference")
-                    .filter_map(moref)
-                    .collect();
-                let v = if !refs.is_empty()
-                    || val
-                        .attribute(("http://www.w3.org/2001/XMLSchema-instance", "type"))
-                        .is_some_and(|t| t.starts_with("ArrayOf"))
-                {
-                    Value::Refs(refs)
-                } else if let Some(r) = moref(val).filter(|_| val.attribute("type").is_some()) {
-                    Value::Ref(r)
-                } else {
-                    Value::Text(val.text().unwrap_or("").to_string())
-                };
-                vals.push((name, v));
-            }
-            out.push((obj, vals));
+        for page in self.retrieve(objs, props)? {
+            out.extend(object_props(&page)?);
         }
         Ok(out)
     }
@@ -262,6 +284,41 @@ impl Client {
             .flat_map(|(_, v)| v.refs())
             .collect())
     }
+}
+
+/// `(object, properties)` for each `objects` element of a RetrievePropertiesEx answer.
+pub fn object_props(page: &Response) -> Result<Vec<(MoRef, Props)>> {
+    let doc = page.doc()?;
+    let mut out = Vec::new();
+    for o in doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "objects")
+    {
+        let Some(obj) = child(o, "obj").and_then(moref) else {
+            continue;
+        };
+        let mut vals = Vec::new();
+        for ps in children(o, "propSet") {
+            let (Some(name), Some(val)) = (text(ps, "name"), child(ps, "val")) else {
+                continue;
+            };
+            let refs: Vec<MoRef> = children(val, "ManagedObjectReference")
+                .filter_map(moref)
+                .collect();
+            let v = if !refs.is_empty()
+                || soap::xsi_type(val).is_some_and(|t| t.starts_with("ArrayOf"))
+            {
+                Value::Refs(refs)
+            } else if let Some(r) = moref(val).filter(|_| val.attribute("type").is_some()) {
+                Value::Ref(r)
+            } else {
+                Value::Text(val.text().unwrap_or("").to_string())
+            };
+            vals.push((name, v));
+        }
+        out.push((obj, vals));
+    }
+    Ok(out)
 }
 
 fn sdk_url(url: &str) -> Result<String> {

@@ -3,9 +3,13 @@
 
 pub mod client;
 mod error;
+pub mod fleet;
+pub mod import;
 pub mod inventory;
 pub mod soap;
+pub mod task;
 pub mod tls;
+pub mod vm;
 
 pub use client::Client;
 pub use error::{Error, Result};

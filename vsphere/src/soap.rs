@@ -72,6 +72,48 @@ pub fn moref(n: roxmltree::Node) -> Option<MoRef> {
     Some(MoRef::new(n.attribute("type")?, n.text()?))
 }
 
+const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The `xsi:type` of an element, whatever prefix the server bound the namespace to.
+pub fn xsi_type<'a>(n: roxmltree::Node<'a, '_>) -> Option<&'a str> {
+    n.attribute((XSI, "type"))
+}
+
+/// The first element called `name` anywhere under `n`.
+pub fn find<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    n.descendants()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// The element `n` exactly as the server sent it, renamed to `tag`, to send back as an
+/// argument (an import spec is passed on verbatim). The fragment keeps its own namespace
+/// declarations; the envelope declares `xsi`, `xsd` and the vim25 default namespace.
+pub fn echo(doc_text: &str, n: roxmltree::Node, tag: &str) -> Result<String> {
+    let frag = &doc_text[n.range()];
+    let name = n.tag_name().name();
+    let open = frag
+        .strip_prefix('<')
+        .and_then(|f| f.strip_prefix(name))
+        .ok_or_else(|| Error::Unexpected(format!("cannot re-send <{name}>")))?;
+    let body = match open.strip_suffix(&format!("</{name}>")) {
+        Some(b) => format!("{b}</{tag}>"),
+        None => open.to_string(), // self-closing
+    };
+    Ok(format!("<{tag}{body}"))
+}
+
+/// A `LocalizedMethodFault` (task or lease error) as `Type: message`.
+pub fn method_fault(n: roxmltree::Node) -> Error {
+    let fault = child(n, "fault")
+        .and_then(xsi_type)
+        .unwrap_or("MethodFault")
+        .to_string();
+    let message = text(n, "localizedMessage")
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| fault.clone());
+    Error::Fault { fault, message }
+}
+
 /// Reads a SOAP fault: the fault type from `detail` (e.g. `InvalidLogin`) and `faultstring`.
 pub fn fault(xml: &str) -> Error {
     let Ok(doc) = roxmltree::Document::parse(xml) else {
@@ -92,9 +134,8 @@ pub fn fault(xml: &str) -> Error {
         .find(|n| n.tag_name().name() == "detail")
         .and_then(|d| d.children().find(|c| c.is_element()))
         .map(|f| {
-            f.attributes()
-                .find(|a| a.name() == "type")
-                .map(|a| a.value().to_string())
+            xsi_type(f)
+                .map(str::to_string)
                 .unwrap_or_else(|| f.tag_name().name().trim_end_matches("Fault").to_string())
         })
         .unwrap_or_else(|| "SoapFault".into());
@@ -120,5 +161,31 @@ mod tests {
         let f = fault("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>Login failure</faultstring><detail><InvalidLoginFault xmlns=\"urn:vim25\" xsi:type=\"InvalidLogin\"></InvalidLoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>");
         assert_eq!(f.to_string(), "InvalidLogin: Login failure");
         assert!(matches!(fault("<html>"), Error::Unexpected(_)));
+    }
+
+    #[test]
+    fn echo_keeps_the_servers_namespaces() {
+        let xml = r#"<r xmlns="urn:vim25"><returnval><importSpec xmlns:X="http://www.w3.org/2001/XMLSchema-instance" X:type="VirtualMachineImportSpec"><configSpec><name>a&amp;b</name></configSpec></importSpec><e/></returnval></r>"#;
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let spec = find(doc.root(), "importSpec").unwrap();
+        assert_eq!(xsi_type(spec), Some("VirtualMachineImportSpec"));
+        let out = echo(xml, spec, "spec").unwrap();
+        assert_eq!(
+            out,
+            r#"<spec xmlns:X="http://www.w3.org/2001/XMLSchema-instance" X:type="VirtualMachineImportSpec"><configSpec><name>a&amp;b</name></configSpec></spec>"#
+        );
+        assert_eq!(
+            echo(xml, find(doc.root(), "e").unwrap(), "f").unwrap(),
+            "<f/>"
+        );
+        // What we send back parses to the same structure.
+        let env = envelope("ImportVApp", &MoRef::new("ResourcePool", "p"), &out);
+        let d = roxmltree::Document::parse(&env).unwrap();
+        let s = find(d.root(), "spec").unwrap();
+        assert_eq!(xsi_type(s), Some("VirtualMachineImportSpec"));
+        assert_eq!(
+            text(child(s, "configSpec").unwrap(), "name").unwrap(),
+            "a&b"
+        );
     }
 }

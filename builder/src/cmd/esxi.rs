@@ -5,14 +5,13 @@
 use crate::esxi_cli::{HostArgs, InstallArgs, UninstallArgs};
 use crate::fleet::Fleet;
 use crate::output::{usage, Context};
+use crate::progress::LineBars;
 use anyhow::{Context as _, Result};
 use esxi::host::{HostReport, Job, Mode, Observer};
 use esxi::plan::{Options, VibFacts};
 use esxi::session::{Auth, ConnectConfig, HostKeys, Password};
 use esxi::Target;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -142,67 +141,16 @@ fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib)> {
     Ok((bytes, vib))
 }
 
-/// indicatif: a line per host showing its step, and a total.
-struct Bars {
-    multi: MultiProgress,
-    total: ProgressBar,
-    hosts: Mutex<BTreeMap<String, ProgressBar>>,
-}
-
-impl Bars {
-    fn new(visible: bool, n: usize) -> Self {
-        let multi = MultiProgress::with_draw_target(if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        });
-        let total = multi.add(ProgressBar::new(n as u64));
-        total.set_style(
-            ProgressStyle::with_template("{msg:>24} [{bar:32}] {pos}/{len} hosts {elapsed}")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        total.set_message("all hosts");
-        Self {
-            multi,
-            total,
-            hosts: Mutex::new(BTreeMap::new()),
-        }
-    }
-}
-
-impl Observer for Bars {
+impl Observer for LineBars {
     fn step(&self, host: &Target, step: &str) {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let bar = hosts.entry(host.to_string()).or_insert_with(|| {
-            let b = self
-                .multi
-                .insert_before(&self.total, ProgressBar::new_spinner());
-            b.set_style(
-                ProgressStyle::with_template("{prefix:>24} {spinner} {msg}")
-                    .expect("static template"),
-            );
-            b.set_prefix(host.to_string());
-            b.enable_steady_tick(Duration::from_millis(120));
-            b
-        });
-        bar.set_message(step.to_string());
+        self.line(&host.to_string(), step);
     }
 
     fn done(&self, host: &Target, report: &HostReport) {
-        if let Some(b) = self
-            .hosts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&host.to_string())
-        {
-            b.finish_and_clear();
-        }
-        let _ = self.multi.println(format!(
-            "{host}: {} ({:.1} s)",
-            report.result, report.seconds
-        ));
-        self.total.inc(1);
+        self.finish(
+            &host.to_string(),
+            &format!("{host}: {} ({:.1} s)", report.result, report.seconds),
+        );
     }
 }
 
@@ -270,7 +218,7 @@ fn run_fleet(
     let fleet = fleet_of(a)?;
     let targets = targets(a, &fleet)?;
     let cfg = connect_config(a, &fleet)?;
-    let bars = Bars::new(ctx.bars.visible(), targets.len());
+    let bars = LineBars::new(ctx.bars.visible(), targets.len(), "hosts");
     let reports = esxi::fleet::run(&targets, &cfg, &job, usize::from(a.parallel), &bars);
     bars.total.finish_and_clear();
     let failed: Vec<&str> = reports

@@ -1,0 +1,139 @@
+//! The lab's vCenter for tests: vcsim (tests/lab/vcsim) with a fixed login, and
+//! pyvmomi (tests/lab/vc-check) as the independent client that judges what deploy did.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+pub const USER: &str = "fleet-admin";
+pub const PASSWORD: &str = "Vc-Pa55word-for-lab";
+
+pub struct VcSim {
+    child: Child,
+    pub url: String,
+}
+
+impl VcSim {
+    pub fn start() -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vcsim");
+        let mut child = Command::new(script)
+            .args(["-l", "127.0.0.1:0"])
+            .env("VCSIM_USER", USER)
+            .env("VCSIM_PASSWORD", PASSWORD)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("tests/lab/vcsim (needs golang-go + golang-github-vmware-govmomi-dev: scripts/install-deps)");
+        let line = first_line(&mut child);
+        assert!(line.starts_with("https://"), "vcsim said: {line}");
+        VcSim { child, url: line }
+    }
+
+    /// photon-fleet with the vCenter credentials in the environment, as users set them.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.spawn(args, env).wait_with_output().unwrap()
+    }
+
+    /// The same, started in the background (output piped).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_photon-fleet"));
+        c.args(args)
+            .env("PHOTON_FLEET_VC_URL", &self.url)
+            .env("PHOTON_FLEET_VC_USER", USER)
+            .env("PHOTON_FLEET_VC_PASSWORD", PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.spawn().unwrap()
+    }
+}
+
+/// The first line a lab process prints (its URL or port), trimmed.
+pub fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_string()
+}
+
+/// An OVA made by `photon-fleet ova pack` from a 64 MiB disk holding `data` bytes of
+/// pseudo-random content (incompressible, so uploads have real size).
+pub fn pack_ova(dir: &Path, data: usize) -> String {
+    let raw = dir.join("disk.raw");
+    let f = std::fs::File::create(&raw).unwrap();
+    f.set_len(64 << 20).unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..data.max(1))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::os::unix::fs::FileExt::write_at(&f, &noise, 1 << 20).unwrap();
+    let out = dir.join("docker-host.ova");
+    let done = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(["ova", "pack"])
+        .arg(&raw)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    out.to_str().unwrap().to_string()
+}
+
+impl Drop for VcSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl VcSim {
+    /// host:port of the SOAP endpoint.
+    pub fn addr(&self) -> String {
+        self.url
+            .trim_start_matches("https://")
+            .trim_end_matches("/sdk")
+            .to_string()
+    }
+
+    /// tests/lab/vc-check (pyvmomi) against this vcsim.
+    pub fn check(&self, args: &[&str]) -> Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vc-check");
+        Command::new(script)
+            .args(args)
+            .env("VC_URL", &self.url)
+            .env("VC_USER", USER)
+            .env("VC_PASSWORD", PASSWORD)
+            .output()
+            .expect("tests/lab/vc-check (needs python3-pyvmomi: scripts/install-deps)")
+    }
+
+    /// Every VM as pyvmomi sees it: name, template, power, annotation, guestinfo, ip.
+    pub fn vms(&self) -> Vec<serde_json::Value> {
+        let out = self.check(&["vms"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn vm(&self, name: &str) -> Option<serde_json::Value> {
+        self.vms().into_iter().find(|v| v["name"] == name)
+    }
+}

@@ -1,0 +1,421 @@
+//! End-to-end: `photon-fleet deploy` imports and clones against VMware's vcsim, and
+//! pyvmomi (tests/lab/vc-check, our stand-in for govc) checks what vCenter ends up with.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::succeeded;
+#[path = "common/vcsim.rs"]
+mod vcsim;
+use vcsim::VcSim;
+
+fn ova(dir: &Path, data: usize) -> String {
+    vcsim::pack_ova(dir, data)
+}
+
+/// deploy of `ova` to the lab's cluster, JSON out.
+fn deploy(ova: &str) -> Vec<&str> {
+    vec!["--json", "deploy", ova, "--insecure", "--cluster", "DC0_C0"]
+}
+
+fn json(out: &Output) -> Value {
+    succeeded(out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn guestinfo(vm: &Value, key: &str) -> String {
+    vm["guestinfo"][format!("guestinfo.photon-fleet.{key}")]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn deploys_a_fleet_once_and_reruns_idempotently() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path(), 2 << 20);
+    let run = |extra: &[&str]| {
+        let mut a = deploy(&ova);
+        a.extend_from_slice(extra);
+        vc.run(&a, &[])
+    };
+    let j = json(&run(&[
+        "--count",
+        "5",
+        "--name-prefix",
+        "docker",
+        "--set",
+        "network.dns=10.0.0.2",
+    ]));
+    let sha = j["ova_sha256"].as_str().unwrap().to_string();
+    let template = j["plan"]["template"].as_str().unwrap().to_string();
+    assert_eq!(j["plan"]["template_action"], "import");
+    let upload = &j["result"]["upload"];
+    let ova_len = std::fs::metadata(&ova).unwrap().len();
+    assert!(upload["bytes"].as_u64().unwrap() > 2 << 20);
+    assert!(upload["bytes"].as_u64().unwrap() < ova_len);
+    let results = j["result"]["vms"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(results
+        .iter()
+        .all(|v| v["ok"] == true && v["action"] == "create" && v["power_state"] == "poweredOn"));
+
+    // What vCenter has, read by pyvmomi.
+    for i in 1..=5 {
+        let name = format!("docker-{i:02}");
+        let vm = vc.vm(&name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(vm["power"], "poweredOn", "{vm}");
+        assert_eq!(vm["template"], false);
+        assert_eq!(guestinfo(&vm, "hostname"), name);
+        assert_eq!(guestinfo(&vm, "network.dns"), "10.0.0.2");
+    }
+    let t = vc.vm(&template).unwrap();
+    assert_eq!(t["template"], true);
+    assert_eq!(t["power"], "poweredOff");
+    assert!(t["annotation"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("ova-sha256={sha}")));
+    let before = vc.vms().len();
+
+    // Again, one more: the template is reused (no upload) and only docker-06 is made.
+    let j = json(&run(&["--count", "6", "--name-prefix", "docker"]));
+    assert_eq!(j["plan"]["template_action"], "reuse");
+    assert!(j["result"].get("upload").is_none());
+    let acts: Vec<&str> = j["result"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        acts,
+        ["exists", "exists", "exists", "exists", "exists", "create"]
+    );
+    let vms = vc.vms();
+    assert_eq!(vms.len(), before + 1);
+    let marked = vms
+        .iter()
+        .filter(|v| v["annotation"].as_str().unwrap().contains(&sha))
+        .count();
+    assert_eq!(marked, 1, "one template for this OVA");
+
+    // The same run again changes nothing at all.
+    let j = json(&run(&["--count", "6", "--name-prefix", "docker"]));
+    assert!(j["result"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["action"] == "exists"));
+    assert_eq!(vc.vms().len(), before + 1);
+
+    // Interop: pyvmomi imports our OVA the way govc import.ova does.
+    let out = vc.check(&["import", &ova, "imported-by-pyvmomi"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(vc.vm("imported-by-pyvmomi").is_some());
+}
+
+#[test]
+fn fleet_file_govc_options_and_guest_ips() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path(), 64 << 10);
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        r#"
+[vcenter]
+cluster = "DC0_C0"
+datastore = "LocalDS_0"
+insecure = true
+
+[[vm]]
+name = "db-a"
+hostname = "db-a.lab"
+address = "10.0.0.21/24"
+gateway = "10.0.0.1"
+dns = ["10.0.0.2", "10.0.0.3"]
+ssh_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBp admin@lab"
+
+[[vm]]
+name = "db-b"
+"#,
+    )
+    .unwrap();
+    let options = dir.path().join("options.json");
+    std::fs::write(
+        &options,
+        r#"{"DiskProvisioning":"thin","IPAllocationPolicy":"dhcpPolicy","IPProtocol":"IPv4",
+"PropertyMapping":[{"Key":"hostname","Value":""},{"Key":"network.dns","Value":"192.168.1.1"}],
+"NetworkMapping":[{"Name":"VM Network","Network":"VM Network"}],"Annotation":"fleet db",
+"MarkAsTemplate":false,"PowerOn":false,"InjectOvfEnv":false,"WaitForIP":false,"Name":null}"#,
+    )
+    .unwrap();
+    let f = fleet.to_str().unwrap();
+    let o = options.to_str().unwrap();
+
+    // The guest's tools report an address only after boot: deploy waits for it.
+    let child = vc.spawn(
+        &[
+            "--json",
+            "deploy",
+            &ova,
+            "--fleet",
+            f,
+            "--options",
+            o,
+            "--wait-ip",
+            "--wait-ip-timeout",
+            "120",
+        ],
+        &[],
+    );
+    let start = Instant::now();
+    loop {
+        let on = ["db-a", "db-b"]
+            .iter()
+            .all(|n| vc.vm(n).is_some_and(|v| v["power"] == "poweredOn"));
+        if on {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "VMs never came up"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for (name, ip) in [("db-a", "10.0.0.21"), ("db-b", "10.0.0.99")] {
+        let out = vc.check(&["guest-ip", name, ip]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = child.wait_with_output().unwrap();
+    let j = json(&out);
+    let ips: Vec<&str> = j["result"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(ips, ["10.0.0.21", "10.0.0.99"]);
+
+    let a = vc.vm("db-a").unwrap();
+    assert_eq!(guestinfo(&a, "hostname"), "db-a.lab");
+    assert_eq!(guestinfo(&a, "network.mode"), "static");
+    assert_eq!(guestinfo(&a, "network.address"), "10.0.0.21/24");
+    assert_eq!(guestinfo(&a, "network.gateway"), "10.0.0.1");
+    assert_eq!(guestinfo(&a, "network.dns"), "10.0.0.2,10.0.0.3");
+    assert!(guestinfo(&a, "ssh.authorized_key").starts_with("ssh-ed25519 "));
+    assert_eq!(a["annotation"], "fleet db");
+    let b = vc.vm("db-b").unwrap();
+    assert_eq!(guestinfo(&b, "hostname"), "db-b");
+    assert_eq!(
+        guestinfo(&b, "network.dns"),
+        "192.168.1.1",
+        "from the options file"
+    );
+    assert_eq!(guestinfo(&b, "network.address"), "");
+
+    // No IP in time: the VM is there, but the run failed and says why.
+    let out = vc.run(
+        &[
+            "deploy",
+            &ova,
+            "--insecure",
+            "--cluster",
+            "DC0_C0",
+            "--name-prefix",
+            "lonely",
+            "--wait-ip",
+            "--wait-ip-timeout",
+            "2",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("1 of 1 VMs failed: lonely-01 (no guest IP after 2 s"),
+        "{err}"
+    );
+    assert_eq!(vc.vm("lonely-01").unwrap()["power"], "poweredOn");
+
+    // Mistakes in either file: exit 2, the key named, nothing done.
+    std::fs::write(&options, r#"{"DiskProvisioning":"thin","PowerOnn":true}"#).unwrap();
+    let out = vc.run(&["deploy", &ova, "--fleet", f, "--options", o], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PowerOnn"));
+    std::fs::write(&fleet, "[vcenter]\ncluster = \"DC0_C0\"\nclustre = \"x\"\n").unwrap();
+    let out = vc.run(&["deploy", &ova, "--fleet", f], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("clustre") && err.contains("line 3"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+}
+
+/// Starts tests/lab/tcp-fault in front of vcsim; returns it and its URL.
+fn fault_relay(vc: &VcSim, args: &[&str]) -> (std::process::Child, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/tcp-fault");
+    let mut child = Command::new(script)
+        .arg(vc.addr())
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}/sdk", vcsim::first_line(&mut child));
+    (child, url)
+}
+
+#[test]
+fn interrupted_uploads_leave_no_half_imported_vm() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path(), 12 << 20);
+    let args = deploy(&ova);
+    let plan = json(&vc.run(&[&args[..], &["--dry-run"]].concat(), &[]));
+    let template = plan["plan"]["template"].as_str().unwrap().to_string();
+    let before = vc.vms().len();
+
+    // vCenter drops the upload connection after 2 MB: the lease is aborted and the VM
+    // vCenter made for the import is removed.
+    let (mut relay, url) = fault_relay(&vc, &["--cut-after", "2000000"]);
+    let out = vc.run(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
+    let _ = relay.kill();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("uploading") && err.contains("lease aborted"),
+        "{err}"
+    );
+    assert!(vc.vm(&template).is_none(), "half-imported VM left");
+    assert_eq!(vc.vms().len(), before);
+
+    // vCenter goes away mid-upload: nothing can be cleaned up now; the error says what a
+    // rerun does, and the rerun removes the leftover and finishes.
+    let (mut relay, url) = fault_relay(&vc, &["--rate", "2000000"]);
+    let child = vc.spawn(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
+    let start = Instant::now();
+    while vc.vm(&template).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "import never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("rerun"), "{err}");
+    assert!(vc.vm(&template).is_some(), "the leftover vCenter kept");
+
+    let j = json(&vc.run(&args, &[]));
+    assert_eq!(j["plan"]["template_action"], "replace-leftover");
+    assert_eq!(j["result"]["vms"][0]["ok"], true);
+    assert_eq!(vc.vm(&template).unwrap()["template"], true);
+}
+
+#[test]
+fn ova_made_by_other_tools_deploys() {
+    // The layout `govc export.ovf` + tar gives: a vmw-flavoured OVF without ProductSection,
+    // a streamOptimized disk written by qemu-img, a SHA256 manifest, GNU tar.
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let raw = d.join("src.raw");
+    std::fs::File::create(&raw)
+        .unwrap()
+        .set_len(32 << 20)
+        .unwrap();
+    let vmdk = d.join("other-disk-0.vmdk");
+    let st = Command::new("qemu-img")
+        .args(["convert", "-O", "vmdk", "-o", "subformat=streamOptimized"])
+        .arg(&raw)
+        .arg(&vmdk)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let size = std::fs::metadata(&vmdk).unwrap().len();
+    let ovf = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData" xmlns:vmw="http://www.vmware.com/schema/ovf">
+  <References><File ovf:href="other-disk-0.vmdk" ovf:id="file1" ovf:size="{size}"/></References>
+  <DiskSection><Info>Virtual disk information</Info><Disk ovf:capacity="32" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+  <NetworkSection><Info>The list of logical networks</Info><Network ovf:name="VM Network"><Description>The VM Network network</Description></Network></NetworkSection>
+  <VirtualSystem ovf:id="other">
+    <Info>A virtual machine</Info><Name>other</Name>
+    <OperatingSystemSection ovf:id="36" vmw:osType="otherLinux64Guest"><Info>The operating system installed</Info></OperatingSystemSection>
+    <VirtualHardwareSection>
+      <Info>Virtual hardware requirements</Info>
+      <System><vssd:ElementName>Virtual Hardware Family</vssd:ElementName><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:AllocationUnits>hertz * 10^6</rasd:AllocationUnits><rasd:ElementName>1 virtual CPU(s)</rasd:ElementName><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ElementName>1024MB of memory</rasd:ElementName><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+      <Item><rasd:Address>0</rasd:Address><rasd:ElementName>SCSI controller 0</rasd:ElementName><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>0</rasd:AddressOnParent><rasd:ElementName>Hard disk 1</rasd:ElementName><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+      <Item><rasd:AddressOnParent>7</rasd:AddressOnParent><rasd:AutomaticAllocation>true</rasd:AutomaticAllocation><rasd:Connection>VM Network</rasd:Connection><rasd:ElementName>Network adapter 1</rasd:ElementName><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"#
+    );
+    std::fs::write(d.join("other.ovf"), ovf).unwrap();
+    let sums = Command::new("sha256sum")
+        .args(["other.ovf", "other-disk-0.vmdk"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let mf: String = String::from_utf8(sums.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (hash, file) = l.split_once("  ").unwrap();
+            format!("SHA256({file})= {hash}\n")
+        })
+        .collect();
+    std::fs::write(d.join("other.mf"), mf).unwrap();
+    let st = Command::new("tar")
+        .args([
+            "cf",
+            "other.ova",
+            "other.ovf",
+            "other.mf",
+            "other-disk-0.vmdk",
+        ])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let other = d.join("other.ova");
+    let j = json(&vc.run(
+        &[
+            "--json",
+            "deploy",
+            other.to_str().unwrap(),
+            "--insecure",
+            "--cluster",
+            "DC0_C0",
+            "--name-prefix",
+            "other",
+        ],
+        &[],
+    ));
+    assert_eq!(j["result"]["vms"][0]["ok"], true, "{j}");
+    let vm = vc.vm("other-01").unwrap();
+    assert_eq!(vm["power"], "poweredOn");
+    assert_eq!(guestinfo(&vm, "hostname"), "other-01");
+}

@@ -1,0 +1,480 @@
+//! The fleet deploy: one import (or a template already there for the same OVA), then
+//! bounded-parallel clones with per-VM values, power on, optional wait for guest IPs.
+//! [`plan`] is pure; [`run`] carries it out.
+
+use crate::client::Client;
+use crate::import::{self, ImportParams, Imported, Target};
+use crate::inventory::Placement;
+use crate::soap::MoRef;
+use crate::vm::{self, CloneConfig, VmInfo};
+use crate::{Error, Result};
+use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Marks a template as holding the OVA with this sha256 (in its annotation).
+pub fn sha_marker(sha256: &str) -> String {
+    format!("photon-fleet:ova-sha256={sha256}")
+}
+
+/// The prefix of the guestinfo keys that carry each VM's values (readable in the guest
+/// with `vmtoolsd --cmd "info-get guestinfo.photon-fleet.hostname"`).
+pub const GUESTINFO: &str = "guestinfo.photon-fleet.";
+
+/// One VM of the fleet: its name and vApp property values (`hostname`, `network.address`...).
+#[derive(Debug, Clone, Serialize)]
+pub struct VmSpec {
+    pub name: String,
+    pub values: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TemplateAction {
+    /// A template for this OVA is there: no upload.
+    Reuse,
+    /// Import the OVA as the template.
+    Import,
+    /// A VM under the template's name is a leftover of an interrupted import: remove it, import.
+    ReplaceLeftover,
+    /// The import finished but was not marked as a template: mark it.
+    Mark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VmAction {
+    Create,
+    /// Exists and is running: nothing to do.
+    Exists,
+    /// Exists, powered off: power it on.
+    PowerOn,
+    /// Exists and stays off (power-on not wanted).
+    ExistsOff,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedVm {
+    pub name: String,
+    pub action: VmAction,
+    /// The VM when it exists already.
+    #[serde(skip)]
+    pub moref: Option<MoRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub template: String,
+    pub template_action: TemplateAction,
+    /// The template's reference when it is reused.
+    #[serde(skip)]
+    pub template_ref: Option<MoRef>,
+    pub vms: Vec<PlannedVm>,
+}
+
+/// Decides what to do from what vCenter has. A name used by a template, or twice in the
+/// request, is refused.
+pub fn plan(
+    existing: &[VmInfo],
+    wanted: &[VmSpec],
+    template_name: &str,
+    sha256: &str,
+    power_on: bool,
+) -> Result<Plan> {
+    let marker = sha_marker(sha256);
+    let (template_action, template_ref, template) =
+        match existing.iter().find(|v| v.template && v.annotation.contains(&marker)) {
+            Some(t) => (TemplateAction::Reuse, t.moref.clone(), t.name.clone()),
+            None => match existing.iter().find(|v| v.name == template_name) {
+                None => (TemplateAction::Import, None, template_name.to_string()),
+                Some(v) if v.annotation.contains(&marker) => {
+                    (TemplateAction::Mark, v.moref.clone(), v.name.clone())
+                }
+                Some(v) if v.template => {
+                    return Err(Error::Input(format!(
+                        "template '{template_name}' exists but holds another OVA: pass --template with a new name, or remove it"
+                    )))
+                }
+                Some(v) if v.annotation.is_empty() => {
+                    (TemplateAction::ReplaceLeftover, v.moref.clone(), v.name.clone())
+                }
+                Some(_) => {
+                    return Err(Error::Input(format!(
+                        "a VM called '{template_name}' exists and is not ours: pass --template with another name"
+                    )))
+                }
+            },
+        };
+    let mut vms = Vec::new();
+    for (i, w) in wanted.iter().enumerate() {
+        if wanted[..i].iter().any(|o| o.name == w.name) {
+            return Err(Error::Input(format!(
+                "VM name '{}' is asked for twice",
+                w.name
+            )));
+        }
+        if w.name == template {
+            return Err(Error::Input(format!(
+                "VM name '{}' is the template's name",
+                w.name
+            )));
+        }
+        let found = existing.iter().find(|v| v.name == w.name);
+        let action = match found {
+            None => VmAction::Create,
+            Some(v) if v.template => {
+                return Err(Error::Input(format!(
+                    "'{}' exists as a template, not a VM: choose another --name-prefix",
+                    w.name
+                )))
+            }
+            Some(v) if v.power_state == "poweredOn" => VmAction::Exists,
+            Some(_) if power_on => VmAction::PowerOn,
+            Some(_) => VmAction::ExistsOff,
+        };
+        vms.push(PlannedVm {
+            name: w.name.clone(),
+            action,
+            moref: found.and_then(|v| v.moref.clone()),
+        });
+    }
+    Ok(Plan {
+        template,
+        template_action,
+        template_ref,
+        vms,
+    })
+}
+
+/// Per-VM progress, implemented by the CLI (bars) and kept free of terminal code here.
+pub trait FleetProgress: Sync {
+    fn step(&self, vm: &str, what: &str);
+    fn finished(&self, vm: &str, ok: bool);
+}
+
+pub struct Options<'a> {
+    pub import: ImportParams,
+    pub power_on: bool,
+    /// The clones' annotation.
+    pub annotation: Option<String>,
+    pub parallel: usize,
+    pub wait_ip: Option<Duration>,
+    pub timeout: Duration,
+    pub upload_progress: &'a dyn ova::Progress,
+    pub progress: &'a dyn FleetProgress,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VmResult {
+    pub name: String,
+    pub action: VmAction,
+    pub ok: bool,
+    pub power_state: String,
+    pub ip: Option<String>,
+    pub seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub template: String,
+    pub template_action: TemplateAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Imported>,
+    pub vms: Vec<VmResult>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.vms.iter().all(|v| v.ok)
+    }
+}
+
+/// Carries out `plan`: template first (an import failure stops everything), then the VMs.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    c: &Client,
+    archive: &ova::Ova,
+    ovf_text: &str,
+    sha256: &str,
+    at: &Placement,
+    wanted: &[VmSpec],
+    plan: &Plan,
+    o: &Options,
+) -> Result<Report> {
+    let target = Target {
+        pool: &at.pool,
+        folder: &at.vm_folder,
+        datastore: &at.datastore.moref,
+    };
+    let mut upload = None;
+    let template = match plan.template_action {
+        TemplateAction::Reuse => plan.template_ref.clone(),
+        TemplateAction::Mark => plan.template_ref.clone(),
+        TemplateAction::Import | TemplateAction::ReplaceLeftover => {
+            if let Some(old) = &plan.template_ref {
+                vm::destroy_if_present(c, old, o.timeout)?;
+            }
+            let mut params = o.import.clone();
+            params.entity_name = plan.template.clone();
+            let done = import::import(
+                c,
+                archive,
+                ovf_text,
+                &params,
+                &target,
+                o.upload_progress,
+                o.timeout,
+            )?;
+            let vm = done.vm.clone();
+            upload = Some(done);
+            Some(vm)
+        }
+    }
+    .ok_or_else(|| Error::Unexpected("no template reference".into()))?;
+    if plan.template_action != TemplateAction::Reuse {
+        let note = format!(
+            "Photon OS Docker host template imported by photon-fleet; clone it with photon-fleet deploy.\n{}",
+            sha_marker(sha256)
+        );
+        vm::reconfigure(
+            c,
+            &template,
+            &CloneConfig {
+                annotation: Some(note),
+                ..CloneConfig::default()
+            },
+            o.timeout,
+        )?;
+        vm::mark_as_template(c, &template)?;
+    }
+    let keys = vm::vapp_property_keys(c, &template)?;
+    let results = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..o.parallel.clamp(1, 32).min(plan.vms.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(planned) = plan.vms.get(i) else {
+                    break;
+                };
+                let (name, action) = (&planned.name, &planned.action);
+                let start = Instant::now();
+                let r = one_vm(c, &template, &target, &wanted[i], planned, &keys, o);
+                o.progress.finished(name, r.is_ok());
+                let (ok, mut info, error) = match r {
+                    Ok(v) => (true, v, None),
+                    Err(e) => (false, VmInfo::default(), Some(e.to_string())),
+                };
+                info.name = name.clone();
+                results.lock().unwrap_or_else(|p| p.into_inner()).push((
+                    i,
+                    VmResult {
+                        name: name.clone(),
+                        action: *action,
+                        ok,
+                        power_state: info.power_state,
+                        ip: info.ip,
+                        seconds: start.elapsed().as_secs_f64(),
+                        error,
+                    },
+                    info.moref,
+                ));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut vms: Vec<VmResult> = results.iter().map(|(_, r, _)| r.clone()).collect();
+    if let Some(limit) = o.wait_ip {
+        let refs: Vec<(usize, MoRef)> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, r, _))| r.ok && r.power_state == "poweredOn")
+            .filter_map(|(k, (_, _, m))| m.clone().map(|m| (k, m)))
+            .collect();
+        wait_for_ips(c, &refs, &mut vms, limit, o.progress)?;
+    }
+    Ok(Report {
+        template: plan.template.clone(),
+        template_action: plan.template_action,
+        upload,
+        vms,
+    })
+}
+
+fn one_vm(
+    c: &Client,
+    template: &MoRef,
+    at: &Target,
+    spec: &VmSpec,
+    planned: &PlannedVm,
+    keys: &[(String, i32)],
+    o: &Options,
+) -> Result<VmInfo> {
+    let p = o.progress;
+    let action = planned.action;
+    let vm = match (action, &planned.moref) {
+        (VmAction::Create, _) | (_, None) => {
+            p.step(&spec.name, "cloning");
+            let cfg = CloneConfig {
+                annotation: None,
+                extra_config: spec
+                    .values
+                    .iter()
+                    .map(|(k, v)| (format!("{GUESTINFO}{k}"), v.clone()))
+                    .collect(),
+                vapp_values: spec
+                    .values
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        keys.iter()
+                            .find(|(id, _)| id == k)
+                            .map(|(_, key)| (*key, v.clone()))
+                    })
+                    .collect(),
+            };
+            let vm = vm::clone(c, template, &spec.name, at, &cfg, o.timeout)?;
+            // Set apart from the clone: not every endpoint applies a clone spec's annotation.
+            if let Some(note) = &o.annotation {
+                let cfg = CloneConfig {
+                    annotation: Some(note.clone()),
+                    ..CloneConfig::default()
+                };
+                vm::reconfigure(c, &vm, &cfg, o.timeout)?;
+            }
+            vm
+        }
+        (_, Some(existing)) => existing.clone(),
+    };
+    if o.power_on && matches!(action, VmAction::Create | VmAction::PowerOn) {
+        p.step(&spec.name, "powering on");
+        vm::power_on(c, &vm, o.timeout)?;
+    }
+    vm::refresh(c, std::slice::from_ref(&vm))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Unexpected(format!("{} vanished", spec.name)))
+}
+
+fn wait_for_ips(
+    c: &Client,
+    refs: &[(usize, MoRef)],
+    vms: &mut [VmResult],
+    limit: Duration,
+    p: &dyn FleetProgress,
+) -> Result<()> {
+    let start = Instant::now();
+    for (k, _) in refs {
+        p.step(&vms[*k].name, "waiting for IP");
+    }
+    loop {
+        let now = vm::refresh(c, &refs.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>())?;
+        for (k, m) in refs {
+            vms[*k].ip = now
+                .iter()
+                .find(|i| i.moref.as_ref() == Some(m))
+                .and_then(|i| i.ip.clone());
+        }
+        if refs.iter().all(|(k, _)| vms[*k].ip.is_some()) {
+            return Ok(());
+        }
+        if start.elapsed() >= limit {
+            for (k, _) in refs {
+                if vms[*k].ip.is_none() {
+                    vms[*k].ok = false;
+                    vms[*k].error = Some(format!(
+                        "no guest IP after {} s (is open-vm-tools running in the guest?)",
+                        limit.as_secs()
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vm(name: &str, template: bool, annotation: &str, power: &str) -> VmInfo {
+        VmInfo {
+            moref: Some(MoRef::new("VirtualMachine", &format!("vm-{name}"))),
+            name: name.into(),
+            template,
+            annotation: annotation.into(),
+            power_state: power.into(),
+            ip: None,
+        }
+    }
+
+    fn want(names: &[&str]) -> Vec<VmSpec> {
+        names
+            .iter()
+            .map(|n| VmSpec {
+                name: n.to_string(),
+                values: vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn templates_are_found_by_sha_not_by_name() {
+        let sha = "ab".repeat(32);
+        let tagged = format!("note\n{}", sha_marker(&sha));
+        let existing = [vm("old-name", true, &tagged, "poweredOff")];
+        let p = plan(&existing, &want(&["a-01"]), "photon-fleet-abab", &sha, true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::Reuse);
+        assert_eq!(p.template, "old-name");
+        let other = "cd".repeat(32);
+        let p = plan(&existing, &want(&["a-01"]), "t", &other, true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::Import);
+        assert_eq!(p.template, "t");
+    }
+
+    #[test]
+    fn leftovers_and_foreign_names() {
+        let sha = "ab".repeat(32);
+        let leftover = [vm("t", false, "", "poweredOff")];
+        let p = plan(&leftover, &want(&["a"]), "t", &sha, true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::ReplaceLeftover);
+        let unmarked = [vm("t", false, &sha_marker(&sha), "poweredOff")];
+        assert_eq!(
+            plan(&unmarked, &want(&["a"]), "t", &sha, true)
+                .unwrap()
+                .template_action,
+            TemplateAction::Mark
+        );
+        let foreign = [vm("t", false, "someone's VM", "poweredOn")];
+        let e = plan(&foreign, &want(&["a"]), "t", &sha, true).unwrap_err();
+        assert!(e.to_string().contains("not ours"), "{e}");
+        let other_template = [vm("t", true, "x", "poweredOff")];
+        assert!(plan(&other_template, &want(&["a"]), "t", &sha, true).is_err());
+    }
+
+    #[test]
+    fn vms_are_created_only_when_missing() {
+        let sha = "ab".repeat(32);
+        let existing = [
+            vm("a-01", false, "", "poweredOn"),
+            vm("a-02", false, "", "poweredOff"),
+        ];
+        let p = plan(&existing, &want(&["a-01", "a-02", "a-03"]), "t", &sha, true).unwrap();
+        let acts: Vec<VmAction> = p.vms.iter().map(|v| v.action).collect();
+        assert_eq!(
+            acts,
+            [VmAction::Exists, VmAction::PowerOn, VmAction::Create]
+        );
+        assert!(p.vms[0].moref.is_some() && p.vms[2].moref.is_none());
+        let p = plan(&existing, &want(&["a-02"]), "t", &sha, false).unwrap();
+        assert_eq!(p.vms[0].action, VmAction::ExistsOff);
+        assert!(plan(&existing, &want(&["x", "x"]), "t", &sha, true).is_err());
+        assert!(plan(&existing, &want(&["t"]), "t", &sha, true).is_err());
+        let tmpl = [vm("a-01", true, "", "poweredOff")];
+        assert!(plan(&tmpl, &want(&["a-01"]), "t", &sha, true).is_err());
+    }
+}

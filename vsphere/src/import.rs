@@ -1,0 +1,439 @@
+//! OVF import: `OvfManager.CreateImportSpec`, `ResourcePool.ImportVApp`, then the
+//! `HttpNfcLease`: every disk streamed from the OVA (never extracted) to its device URL,
+//! `HttpNfcLeaseProgress` while it runs, `HttpNfcLeaseComplete` at the end, and on any
+//! failure `HttpNfcLeaseAbort` plus removal of the half-imported VM.
+
+use crate::client::Client;
+use crate::soap::{child, children, echo, esc, find, method_fault, moref, text, MoRef};
+use crate::{Error, Result};
+use ova::{Ova, Progress};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How often the lease is told the upload is alive (vCenter drops a lease after about
+/// five minutes without `HttpNfcLeaseProgress`).
+pub const KEEPALIVE: Duration = Duration::from_secs(10);
+
+/// Import parameters (`OvfCreateImportSpecParams`).
+#[derive(Debug, Clone, Default)]
+pub struct ImportParams {
+    pub entity_name: String,
+    /// OVF network name → vCenter network.
+    pub network_mapping: Vec<(String, MoRef)>,
+    /// `dhcpPolicy`, `fixedPolicy`, ...
+    pub ip_allocation_policy: Option<String>,
+    pub ip_protocol: Option<String>,
+    /// OVF property key → value.
+    pub property_mapping: Vec<(String, String)>,
+    /// `thin`, `thick`, `eagerZeroedThick`, ...
+    pub disk_provisioning: Option<String>,
+}
+
+/// Where the import goes.
+pub struct Target<'a> {
+    pub pool: &'a MoRef,
+    pub folder: &'a MoRef,
+    pub datastore: &'a MoRef,
+}
+
+/// What CreateImportSpec gave: the spec to send back and the files to upload.
+pub struct ImportSpec {
+    pub spec_xml: String,
+    pub files: Vec<FileItem>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileItem {
+    pub device_id: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Imported {
+    pub vm: MoRef,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+fn params_xml(p: &ImportParams) -> String {
+    let mut x = format!(
+        "<locale></locale><deploymentOption></deploymentOption><entityName>{}</entityName>",
+        esc(&p.entity_name)
+    );
+    for (name, net) in &p.network_mapping {
+        x.push_str(&format!(
+            "<networkMapping><name>{}</name>{}</networkMapping>",
+            esc(name),
+            net.xml("network")
+        ));
+    }
+    if let Some(v) = &p.ip_allocation_policy {
+        x.push_str(&format!(
+            "<ipAllocationPolicy>{}</ipAllocationPolicy>",
+            esc(v)
+        ));
+    }
+    if let Some(v) = &p.ip_protocol {
+        x.push_str(&format!("<ipProtocol>{}</ipProtocol>", esc(v)));
+    }
+    for (k, v) in &p.property_mapping {
+        x.push_str(&format!(
+            "<propertyMapping><key>{}</key><value>{}</value></propertyMapping>",
+            esc(k),
+            esc(v)
+        ));
+    }
+    if let Some(v) = &p.disk_provisioning {
+        x.push_str(&format!("<diskProvisioning>{}</diskProvisioning>", esc(v)));
+    }
+    x
+}
+
+/// Reads a `CreateImportSpecResult`: errors refuse the import (all of them, one line).
+pub fn parse_import_spec(xml: &str) -> Result<ImportSpec> {
+    let doc = roxmltree::Document::parse(xml)
+        .map_err(|e| Error::Unexpected(format!("CreateImportSpec answer: {e}")))?;
+    let rv = find(doc.root(), "returnval")
+        .ok_or_else(|| Error::Unexpected("CreateImportSpec returned nothing".into()))?;
+    let messages = |tag: &str| -> Vec<String> {
+        children(rv, tag)
+            .map(|n| method_fault(n).to_string())
+            .collect()
+    };
+    let errors = messages("error");
+    if !errors.is_empty() {
+        return Err(Error::Input(format!(
+            "vCenter cannot import this OVF: {}",
+            errors.join("; ")
+        )));
+    }
+    let spec = child(rv, "importSpec")
+        .ok_or_else(|| Error::Unexpected("CreateImportSpec gave no importSpec".into()))?;
+    let files = children(rv, "fileItem")
+        .filter_map(|f| {
+            Some(FileItem {
+                device_id: text(f, "deviceId")?,
+                path: text(f, "path")?,
+            })
+        })
+        .collect();
+    Ok(ImportSpec {
+        spec_xml: echo(xml, spec, "spec")?,
+        files,
+        warnings: messages("warning"),
+    })
+}
+
+/// The upload URL for a lease device: vCenter writes `*` for "the host you talk to".
+pub fn device_url(url: &str, sdk: &str) -> String {
+    let ours = sdk.trim_start_matches("https://").trim_end_matches("/sdk");
+    match url.strip_prefix("https://*/") {
+        Some(rest) => format!("https://{ours}/{rest}"),
+        None => url.to_string(),
+    }
+}
+
+/// Imports the OVA's VM as `params.entity_name`. Nothing is left behind on failure.
+pub fn import(
+    c: &Client,
+    archive: &Ova,
+    ovf_text: &str,
+    params: &ImportParams,
+    to: &Target,
+    progress: &dyn Progress,
+    timeout: Duration,
+) -> Result<Imported> {
+    let ovf_manager = c.content.ovf_manager.clone().ok_or_else(|| {
+        Error::Unexpected("this endpoint has no OvfManager (an ESXi host? use vCenter)".into())
+    })?;
+    let body = format!(
+        "<ovfDescriptor>{}</ovfDescriptor>{}{}<cisp>{}</cisp>",
+        esc(ovf_text),
+        to.pool.xml("resourcePool"),
+        to.datastore.xml("datastore"),
+        params_xml(params)
+    );
+    let r = c.call("CreateImportSpec", &ovf_manager, &body)?;
+    let spec = parse_import_spec(&r.xml)?;
+    let mut sizes = Vec::new();
+    for f in &spec.files {
+        let m = archive.member(&f.path).ok_or_else(|| {
+            Error::Input(format!("the OVA has no {} (vCenter asks for it)", f.path))
+        })?;
+        sizes.push(m.size);
+    }
+    let body = format!("{}{}", spec.spec_xml, to.folder.xml("folder"));
+    let r = c.call("ImportVApp", to.pool, &body)?;
+    let lease = r
+        .doc()?
+        .descendants()
+        .find(|n| n.tag_name().name() == "returnval")
+        .and_then(moref)
+        .ok_or_else(|| Error::Unexpected("ImportVApp returned no lease".into()))?;
+    let start = Instant::now();
+    let total: u64 = sizes.iter().sum();
+    let mut entity = None;
+    let result = upload_all(
+        c,
+        archive,
+        &lease,
+        &spec.files,
+        total,
+        &mut entity,
+        progress,
+        timeout,
+    );
+    match result {
+        Ok(vm) => {
+            c.call("HttpNfcLeaseComplete", &lease, "")?;
+            Ok(Imported {
+                vm,
+                bytes: total,
+                seconds: start.elapsed().as_secs_f64(),
+                warnings: spec.warnings,
+            })
+        }
+        Err(e) => Err(abandon(
+            c,
+            &lease,
+            entity.as_ref(),
+            &params.entity_name,
+            e,
+            timeout,
+        )),
+    }
+}
+
+/// After a failure: abort the lease and make sure the half-imported VM is gone.
+fn abandon(
+    c: &Client,
+    lease: &MoRef,
+    entity: Option<&MoRef>,
+    name: &str,
+    e: Error,
+    timeout: Duration,
+) -> Error {
+    let aborted = c.call("HttpNfcLeaseAbort", lease, "").is_ok();
+    let removed = match entity {
+        Some(vm) => crate::vm::destroy_if_present(c, vm, timeout),
+        None => Ok(()),
+    };
+    let after = match (aborted, removed) {
+        (true, Ok(())) => format!("import lease aborted, no VM '{name}' left"),
+        (_, Err(r)) => format!(
+            "could not remove the half-imported VM '{name}' ({r}): delete it in vCenter, or rerun deploy, which removes it"
+        ),
+        (false, Ok(())) => format!(
+            "vCenter could not be told to abort the import; it drops the lease by itself, and a rerun removes any VM '{name}' left"
+        ),
+    };
+    let what = e.to_string();
+    let msg = format!("{what}; {after}");
+    match e {
+        Error::Input(_) => Error::Input(msg),
+        Error::Tls(_) => Error::Tls(msg),
+        _ => Error::Http(msg),
+    }
+}
+
+/// Waits for the lease, then streams every file; returns the new VM.
+#[allow(clippy::too_many_arguments)]
+fn upload_all(
+    c: &Client,
+    archive: &Ova,
+    lease: &MoRef,
+    files: &[FileItem],
+    total: u64,
+    entity: &mut Option<MoRef>,
+    progress: &dyn Progress,
+    timeout: Duration,
+) -> Result<MoRef> {
+    wait_ready(c, lease, timeout)?;
+    let page = c
+        .retrieve(std::slice::from_ref(lease), &["info"])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
+    let doc = page.doc()?;
+    let info =
+        find(doc.root(), "val").ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
+    let vm = child(info, "entity")
+        .and_then(moref)
+        .ok_or_else(|| Error::Unexpected("the lease names no VM".into()))?;
+    *entity = Some(vm.clone());
+    let urls: Vec<(String, String)> = children(info, "deviceUrl")
+        .filter_map(|d| Some((text(d, "importKey")?, text(d, "url")?)))
+        .collect();
+    let sent = AtomicU64::new(0);
+    let (stop, stopped) = mpsc::channel::<()>();
+    progress.stage("upload", total);
+    let outcome = std::thread::scope(|s| {
+        let sent = &sent;
+        s.spawn(move || keepalive(c, lease, sent, total, &stopped));
+        let r = (|| {
+            for f in files {
+                let url = urls
+                    .iter()
+                    .find(|(k, _)| *k == f.device_id)
+                    .map(|(_, u)| device_url(u, &c.sdk))
+                    .ok_or_else(|| {
+                        Error::Unexpected(format!("the lease has no URL for {}", f.device_id))
+                    })?;
+                let m = archive
+                    .member(&f.path)
+                    .ok_or_else(|| Error::Input(format!("the OVA has no {}", f.path)))?;
+                let reader = ova::WindowReader {
+                    window: archive.window(m),
+                    pos: 0,
+                };
+                let counted = Counted {
+                    inner: reader,
+                    sent,
+                    progress,
+                };
+                c.upload(&url, m.size, counted)
+                    .map_err(|e| Error::Http(format!("uploading {} to vCenter: {e}", f.path)))?;
+            }
+            Ok(())
+        })();
+        let _ = stop.send(());
+        r
+    });
+    progress.done();
+    outcome.map(|()| vm)
+}
+
+fn wait_ready(c: &Client, lease: &MoRef, timeout: Duration) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let props = c.properties(std::slice::from_ref(lease), &["state"])?;
+        let state = props
+            .iter()
+            .flat_map(|(_, p)| p)
+            .find_map(|(_, v)| match v {
+                crate::client::Value::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        match state.as_str() {
+            "ready" => return Ok(()),
+            "error" => {
+                // Only read `error` in state error: vcsim fails on an unset property.
+                let page = c.retrieve(std::slice::from_ref(lease), &["error"])?;
+                let doc = page[0].doc()?;
+                return Err(find(doc.root(), "val")
+                    .map(method_fault)
+                    .unwrap_or_else(|| Error::Unexpected("the import lease failed".into())));
+            }
+            "done" => return Err(Error::Unexpected("the import lease ended early".into())),
+            _ => {}
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::Http(format!(
+                "the import lease was not ready after {} s",
+                timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Sends `HttpNfcLeaseProgress` every [`KEEPALIVE`] until told to stop.
+fn keepalive(c: &Client, lease: &MoRef, sent: &AtomicU64, total: u64, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(KEEPALIVE) {
+        let pct = (sent.load(Ordering::Relaxed) * 100)
+            .checked_div(total)
+            .unwrap_or(0)
+            .min(99);
+        let _ = c.call(
+            "HttpNfcLeaseProgress",
+            lease,
+            &format!("<percent>{pct}</percent>"),
+        );
+    }
+}
+
+struct Counted<'a, R> {
+    inner: R,
+    sent: &'a AtomicU64,
+    progress: &'a dyn Progress,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_spec_results_are_read() {
+        let ok = r#"<E xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><returnval><importSpec xsi:type="VirtualMachineImportSpec"><configSpec><name>t</name></configSpec></importSpec><fileItem><deviceId>/t/disk:0</deviceId><path>t-disk1.vmdk</path><size>10</size></fileItem><warning><fault xsi:type="OvfHostValueNotParsed"/><localizedMessage>odd value</localizedMessage></warning></returnval></E>"#;
+        let s = parse_import_spec(ok).unwrap();
+        assert!(s
+            .spec_xml
+            .starts_with("<spec xsi:type=\"VirtualMachineImportSpec\">"));
+        assert_eq!(
+            s.files,
+            vec![FileItem {
+                device_id: "/t/disk:0".into(),
+                path: "t-disk1.vmdk".into()
+            }]
+        );
+        assert_eq!(s.warnings, vec!["OvfHostValueNotParsed: odd value"]);
+        let bad = r#"<E xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><returnval><error><fault xsi:type="OvfUnsupportedType"/><localizedMessage>unsupported resource type: 99</localizedMessage></error></returnval></E>"#;
+        let e = parse_import_spec(bad).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            "vCenter cannot import this OVF: OvfUnsupportedType: unsupported resource type: 99"
+        );
+    }
+
+    #[test]
+    fn device_urls_point_at_the_endpoint_we_use() {
+        let sdk = "https://127.0.0.1:8989/sdk";
+        assert_eq!(
+            device_url("https://*/nfc/lease-1/disk-0.vmdk", sdk),
+            "https://127.0.0.1:8989/nfc/lease-1/disk-0.vmdk"
+        );
+        assert_eq!(
+            device_url("https://esx1.lab/nfc/52a/disk-0.vmdk", sdk),
+            "https://esx1.lab/nfc/52a/disk-0.vmdk"
+        );
+    }
+
+    #[test]
+    fn params_are_escaped_and_ordered() {
+        let x = params_xml(&ImportParams {
+            entity_name: "a<b".into(),
+            network_mapping: vec![("VM Network".into(), MoRef::new("Network", "network-7"))],
+            ip_allocation_policy: Some("dhcpPolicy".into()),
+            ip_protocol: None,
+            property_mapping: vec![("hostname".into(), "h&1".into())],
+            disk_provisioning: Some("thin".into()),
+        });
+        assert!(x.contains("<entityName>a&lt;b</entityName>"));
+        let order = [
+            "entityName",
+            "networkMapping",
+            "ipAllocationPolicy",
+            "propertyMapping",
+            "diskProvisioning",
+        ];
+        let pos: Vec<usize> = order
+            .iter()
+            .map(|t| x.find(&format!("<{t}>")).unwrap())
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{x}");
+        assert!(x.contains("<value>h&amp;1</value>"));
+    }
+}

@@ -165,3 +165,48 @@ impl VmEntry {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fleet.toml");
+        let f = Fleet::read(&path).unwrap();
+        assert_eq!(f.vcenter.cluster.as_deref(), Some("DC0_C0"));
+        assert_eq!(f.vm.len(), 2);
+        let v = f.vm[0].values();
+        assert!(v.contains(&("network.mode".into(), "static".into())));
+        assert!(v.contains(&("network.dns".into(), "10.0.0.2,10.0.0.3".into())));
+        assert_eq!(f.vm[1].values()[0].1, "docker-02.example.com");
+        assert_eq!(f.esxi.hosts.len(), 2);
+    }
+
+    #[test]
+    fn bad_vms_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fleet.toml");
+        for (text, says) in [
+            ("[[vm]]\nname = \"a\"\naddress = \"10.0.0.1\"\n", "CIDR"),
+            (
+                "[[vm]]\nname = \"a\"\ngateway = \"10.0.0.1\"\n",
+                "static address",
+            ),
+            (
+                "[[vm]]\nname = \"a\"\naddress = \"10.0.0.300/24\"\n",
+                "not an IP",
+            ),
+            (
+                "[[vm]]\nname = \"a\"\nssh_key = \"AAAA\"\n",
+                "OpenSSH public key",
+            ),
+            ("[[vm]]\nname = \"a\"\nadress = \"x\"\n", "adress"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let e = format!("{:#}", Fleet::read(&p).unwrap_err());
+            assert!(e.contains(says), "{text}: {e}");
+            assert!(e.contains("fleet.toml"), "{e}");
+        }
+    }
+}

@@ -47,6 +47,14 @@ impl Value {
             Value::Text(_) => Vec::new(),
         }
     }
+
+    /// The text of a plain value (none for references).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 impl Client {
@@ -201,11 +209,7 @@ impl Client {
             &self.content.search_index,
             &format!("<inventoryPath>{}</inventoryPath>", esc(path)),
         )?;
-        let doc = r.doc()?;
-        Ok(doc
-            .descendants()
-            .find(|n| n.tag_name().name() == "returnval")
-            .and_then(moref))
+        r.returned_ref()
     }
 
     /// `RetrievePropertiesEx` for `props` of every object in `objs`, following
@@ -265,12 +269,7 @@ impl Client {
                 let name = props
                     .iter()
                     .find(|(p, _)| p == o)
-                    .and_then(|(_, v)| {
-                        v.iter().find_map(|(_, v)| match v {
-                            Value::Text(t) => Some(t.clone()),
-                            _ => None,
-                        })
-                    })
+                    .and_then(|(_, v)| v.iter().find_map(|(_, v)| v.text().map(str::to_string)))
                     .unwrap_or_else(|| o.value.clone());
                 (o.clone(), name)
             })

@@ -211,8 +211,7 @@ pub fn run(
     };
     let mut upload = None;
     let template = match plan.template_action {
-        TemplateAction::Reuse => plan.template_ref.clone(),
-        TemplateAction::Mark => plan.template_ref.clone(),
+        TemplateAction::Reuse | TemplateAction::Mark => plan.template_ref.clone(),
         TemplateAction::Import | TemplateAction::ReplaceLeftover => {
             if let Some(old) = &plan.template_ref {
                 vm::destroy_if_present(c, old, o.timeout)?;

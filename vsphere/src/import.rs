@@ -168,10 +168,7 @@ pub fn import(
     let body = format!("{}{}", spec.spec_xml, to.folder.xml("folder"));
     let r = c.call("ImportVApp", to.pool, &body)?;
     let lease = r
-        .doc()?
-        .descendants()
-        .find(|n| n.tag_name().name() == "returnval")
-        .and_then(moref)
+        .returned_ref()?
         .ok_or_else(|| Error::Unexpected("ImportVApp returned no lease".into()))?;
     let start = Instant::now();
     let total: u64 = sizes.iter().sum();
@@ -313,11 +310,9 @@ fn wait_ready(c: &Client, lease: &MoRef, timeout: Duration) -> Result<()> {
         let state = props
             .iter()
             .flat_map(|(_, p)| p)
-            .find_map(|(_, v)| match v {
-                crate::client::Value::Text(t) => Some(t.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
+            .find_map(|(_, v)| v.text())
+            .unwrap_or_default()
+            .to_string();
         match state.as_str() {
             "ready" => return Ok(()),
             "error" => {

@@ -49,6 +49,11 @@ impl Response {
         roxmltree::Document::parse(&self.xml)
             .map_err(|e| Error::Unexpected(format!("vCenter sent XML we cannot read: {e}")))
     }
+
+    /// The managed object reference a method returned (a task, a lease, a view...).
+    pub fn returned_ref(&self) -> Result<Option<MoRef>> {
+        Ok(find(self.doc()?.root(), "returnval").and_then(moref))
+    }
 }
 
 pub fn child<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {

@@ -61,10 +61,7 @@ pub fn list(c: &Client, container: &MoRef) -> Result<Vec<VmInfo>> {
         ),
     )?;
     let view = r
-        .doc()?
-        .descendants()
-        .find(|n| n.tag_name().name() == "returnval")
-        .and_then(crate::soap::moref)
+        .returned_ref()?
         .ok_or_else(|| Error::Unexpected("CreateContainerView returned nothing".into()))?;
     let mut spec = String::from("<specSet><propSet><type>VirtualMachine</type>");
     for p in VM_PROPS {
@@ -125,10 +122,7 @@ fn run_task(
 ) -> Result<Option<MoRef>> {
     let r = c.call(method, this, body)?;
     let task = r
-        .doc()?
-        .descendants()
-        .find(|n| n.tag_name().name() == "returnval")
-        .and_then(crate::soap::moref)
+        .returned_ref()?
         .ok_or_else(|| Error::Unexpected(format!("{method} returned no task")))?;
     task::wait(c, &task, t, |_| {})
 }
@@ -225,7 +219,7 @@ pub fn destroy_if_present(c: &Client, vm: &MoRef, t: Duration) -> Result<()> {
     let on = state
         .iter()
         .flat_map(|(_, p)| p)
-        .any(|(_, v)| *v == Value::Text("poweredOn".into()));
+        .any(|(_, v)| v.text() == Some("poweredOn"));
     if on {
         run_task(c, "PowerOffVM_Task", vm, "", t)?;
     }

@@ -170,31 +170,22 @@ fn wanted_vms(
             )));
         }
     }
-    let entries: Vec<VmEntry> = if fleet.vm.is_empty() {
+    let numbered: Vec<VmEntry>;
+    let entries: &[VmEntry] = if fleet.vm.is_empty() {
         let prefix = a.name_prefix.as_deref().unwrap_or("photon-docker");
-        (1..=a.count.unwrap_or(1))
+        numbered = (1..=a.count.unwrap_or(1))
             .map(|i| VmEntry {
                 name: format!("{prefix}-{i:02}"),
                 ..VmEntry::default()
             })
-            .collect()
+            .collect();
+        &numbered
     } else if a.count.is_some() || a.name_prefix.is_some() {
         return Err(usage(
             "the fleet file lists its VMs ([[vm]]): drop --count/--name-prefix, or the [[vm]] list",
         ));
     } else {
-        fleet
-            .vm
-            .iter()
-            .map(|v| VmEntry {
-                name: v.name.clone(),
-                hostname: v.hostname.clone(),
-                address: v.address.clone(),
-                gateway: v.gateway.clone(),
-                dns: v.dns.clone(),
-                ssh_key: v.ssh_key.clone(),
-            })
-            .collect()
+        &fleet.vm
     };
     Ok(entries
         .iter()

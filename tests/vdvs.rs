@@ -5,43 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "common/bake.rs"]
+mod bake;
 mod common;
+use bake::{compose, s, stage};
 use common::{fails, ok, peer, photon_fleet, refused};
 
 const VIB_VERSION: &str = "0.21.2.8b7dc30-0.0.1";
 const VIB_ID: &str = "VMWare_bootbank_esx-vmdkops-service_0.21.2.8b7dc30-0.0.1";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A stage folder laid out like the vDVS driver VIB's payload.
-fn stage(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let st = dir.join("stage");
-    let bin = st.join("usr/lib/vmware/vmdkops/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(st.join("etc/init.d")).unwrap();
-    std::fs::write(bin.join("vmdk_ops.py"), "# vmdk ops daemon\n".repeat(500)).unwrap();
-    let init = st.join("etc/init.d/vmdk-opsd");
-    std::fs::write(&init, "#!/bin/sh\n# chkconfig: on 90 90\n").unwrap();
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
-    st
-}
-
-fn compose(dir: &Path, version: &str, name: &str) -> PathBuf {
-    let st = stage(dir);
-    let out = dir.join(name);
-    ok(photon_fleet(&[
-        "vib",
-        "compose",
-        s(&st),
-        s(&out),
-        "--version",
-        version,
-    ]));
-    out
-}
 
 /// A managed-plugin bundle (config.json + rootfs/) packed by GNU tar.
 fn plugin_tar(dir: &Path, version: &str) -> PathBuf {

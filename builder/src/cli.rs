@@ -18,8 +18,13 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Build the Docker-host OVA with the vDVS plugin prebaked (not in this release yet: issue 7).
-    BuildOva(Pending),
+    /// Build the Docker-host OVA from a Photon OS base: Docker enabled, the vDVS plugin
+    /// prebaked (created and enabled at first boot, no network needed), first-boot setup
+    /// from the OVF environment; writes the OVA, the matching VIB and fleet.lock to --out.
+    BuildOva(BuildArgs),
+    /// Write the Photon installer kickstart (JSON) that installs the same Docker host from
+    /// the Photon ISO: docker, open-vm-tools and a postinstall laying down the baked files.
+    Kickstart(KickstartArgs),
     /// Import the OVA into vCenter and clone a fleet of VMs. This release checks the OVA,
     /// vCenter and the placement and prints the plan (--dry-run); import comes next.
     Deploy(crate::vc_cli::DeployArgs),
@@ -54,9 +59,63 @@ pub enum Command {
 }
 
 #[derive(Args)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+pub struct BuildArgs {
+    /// fleet.toml with [image], [docker], [vdvs], [guest], [network] (default: ./fleet.toml if present).
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// The Photon OS base: an .ova (as Photon publishes it), a .vmdk or a raw disk.
+    #[arg(long)]
+    pub base: Option<PathBuf>,
+    /// The vDVS managed-plugin bundle: a folder or .tar with config.json and rootfs/.
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+    /// The matching vDVS VIB, or an offline bundle .zip holding it.
+    #[arg(long)]
+    pub vib: Option<PathBuf>,
+    /// Output folder: the OVA, the VIB and fleet.lock go here.
+    #[arg(long, short, default_value = "out")]
+    pub out: PathBuf,
+    /// Replace outputs that exist.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub vmdk: VmdkOptions,
+}
+
+#[derive(Args)]
+pub struct KickstartArgs {
+    /// fleet.toml (default: ./fleet.toml if present).
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// The vDVS managed-plugin bundle (its version goes into the image).
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+    /// The matching VIB or offline bundle (checked against the plugin).
+    #[arg(long)]
+    pub vib: Option<PathBuf>,
+    /// Where the installer finds the plugin bundle as a .tar (e.g. on a second CD-ROM).
+    #[arg(long, default_value = "/mnt/media/photon-fleet/vdvs-plugin.tar")]
+    pub bundle_source: String,
+    /// Target disk device.
+    #[arg(long, default_value = "/dev/sda")]
+    pub disk: String,
+    /// Photon installer release the kickstart is for: public_key became an object in 2024.
+    #[arg(long, value_enum, default_value = "current")]
+    pub installer: InstallerArg,
+    /// The kickstart file to write.
+    #[arg(long, short, default_value = "ks.json")]
+    pub output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum InstallerArg {
+    /// Photon installer from late 2024 on.
+    Current,
+    /// Older installers (public_key as a plain string).
+    Legacy,
 }
 
 #[derive(Args)]
@@ -72,6 +131,22 @@ pub struct InspectArgs {
 pub enum DiskCommand {
     /// Convert a disk: raw or any sparse VMDK in; streamOptimized VMDK or raw out.
     Convert(ConvertArgs),
+    /// Write a Photon-like demo base: GPT, EFI system partition and an ext4 root laid out
+    /// like Photon OS 5.0 (docker and open-vm-tools units, zoneinfo). NOT bootable: it
+    /// shows build-ova end to end where no Photon OS image can be downloaded.
+    DemoBase(DemoBaseArgs),
+}
+
+#[derive(Args)]
+pub struct DemoBaseArgs {
+    /// The raw image to write.
+    pub output: PathBuf,
+    /// Disk size ("2GiB", "64MiB"); the root partition takes what the ESP leaves.
+    #[arg(long, default_value = "2GiB")]
+    pub size: String,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

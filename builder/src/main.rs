@@ -1,5 +1,6 @@
 //! photon-fleet: the command line.
 
+mod bake;
 mod cli;
 mod cmd;
 mod esxi_cli;
@@ -18,7 +19,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = output::Context::new(cli.json, cli.quiet);
     let result = match &cli.command {
-        Command::BuildOva(_) => Err(output::pending("build-ova", 7)),
+        Command::BuildOva(a) => cmd::build::run(&ctx, a),
+        Command::Kickstart(a) => cmd::kickstart::run(&ctx, a),
+        Command::Disk(cli::DiskCommand::DemoBase(a)) => cmd::demo_base::run(&ctx, a),
         Command::Deploy(a) => cmd::deploy::run(&ctx, a),
         Command::Vc(vc_cli::VcCommand::Thumbprint { url }) => cmd::deploy::thumbprint(&ctx, url),
         Command::SshInstall(a) => cmd::esxi::install(&ctx, a),

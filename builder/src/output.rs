@@ -49,12 +49,6 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-pub fn pending(command: &str, issue: u32) -> anyhow::Error {
-    usage(format!(
-        "'{command}' is not part of this release yet (tracked as issue {issue})"
-    ))
-}
-
 /// The error and its causes on one line, without repeats.
 pub fn one_line(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

@@ -20,16 +20,45 @@ pub struct DiskFile {
     pub sha256: String,
 }
 
-/// Counts and hashes what passes through.
+/// Hashes what passes through on a second thread, so SHA-256 (software on CPUs without
+/// SHA extensions) runs alongside the copy instead of after each write.
 struct HashingWriter<W: Write> {
     inner: W,
-    hash: Sha256,
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+    hasher: std::thread::JoinHandle<String>,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
+        let hasher = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk);
+            }
+            hex::encode(h.finalize())
+        });
+        Self { inner, tx, hasher }
+    }
+
+    /// Flushes; returns the inner writer and the hex SHA-256 of everything written.
+    fn finish(mut self) -> io::Result<(W, String)> {
+        self.inner.flush()?;
+        let HashingWriter { inner, tx, hasher } = self;
+        drop(tx);
+        let digest = hasher
+            .join()
+            .map_err(|_| io::Error::other("the hashing thread panicked"))?;
+        Ok((inner, digest))
+    }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
+        self.tx
+            .send(buf[..n].to_vec())
+            .map_err(|_| io::Error::other("the hashing thread stopped"))?;
         Ok(n)
     }
 
@@ -90,10 +119,9 @@ pub fn write_ova(
         .map(|d| std::fs::metadata(&d.path).map(|m| m.len()).unwrap_or(0))
         .sum();
     progress.stage("pack OVA", total);
-    let mut w = HashingWriter {
-        inner: io::BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
-        hash: Sha256::new(),
-    };
+    // Buffered in front of the hasher, so it gets 1 MiB pieces.
+    let mut w =
+        io::BufWriter::with_capacity(1 << 20, HashingWriter::new(tmp.as_file().try_clone()?));
     {
         let mut tar = tar::Builder::new(&mut w);
         let mf_text = manifest.render();
@@ -111,10 +139,9 @@ pub fn write_ova(
         }
         tar.finish()?;
     }
-    w.flush()?;
-    let HashingWriter { inner, hash } = w;
-    drop(inner);
-    let digest = hex::encode(hash.finalize());
+    let hashing = w.into_inner().map_err(|e| Error::Io(e.into_error()))?;
+    let (file, digest) = hashing.finish()?;
+    drop(file);
     tmp.as_file().sync_all()?;
     tmp.persist(out).map_err(|e| Error::Io(e.error))?;
     progress.done();

@@ -3,11 +3,13 @@
 //!   checked reader for sparse VMDKs;
 //! - [`ovf`]: the OVF 1.0 descriptor we write and a reader for any OVF;
 //! - [`manifest`], [`archive`]: the `.mf` and the OVA tar;
-//! - [`source`], [`detect`], [`raw`]: disks as byte sources, format sniffing, raw output.
+//! - [`source`], [`detect`], [`raw`]: disks as byte sources, format sniffing, raw output;
+//! - [`gpt`]: GUID partition tables read, written and grown.
 
 pub mod archive;
 pub mod detect;
 mod error;
+pub mod gpt;
 pub mod manifest;
 pub mod ovf;
 pub mod progress;
@@ -23,3 +25,5 @@ pub use source::{DiskSource, FileWindow, RawDisk, ReadAt};
 
 #[cfg(test)]
 mod archive_tests;
+#[cfg(test)]
+mod gpt_tests;

@@ -1,6 +1,7 @@
 //! Every text photon-fleet renders lives as a handlebars file in this folder and is
-//! compiled in here. Values are XML-escaped by default (`{{x}}`); `{{{x}}}` inserts
-//! them verbatim.
+//! compiled in here. XML templates ([`render`]) escape values (`{{x}}`; `{{{x}}}`
+//! inserts them verbatim); text templates ([`render_text`]: shell, systemd, JSON)
+//! insert values as they are, and `{{sh x}}` single-quotes one for the shell.
 
 use handlebars::Handlebars;
 use serde::Serialize;
@@ -11,6 +12,25 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("vib-descriptor", include_str!("../vib-descriptor.hbs")),
     ("vmdk-descriptor", include_str!("../vmdk-descriptor.hbs")),
 ];
+
+const TEXT_TEMPLATES: &[(&str, &str)] = &[
+    ("firstboot.sh", include_str!("../firstboot.sh.hbs")),
+    ("firstboot.conf", include_str!("../firstboot.conf.hbs")),
+    (
+        "firstboot.service",
+        include_str!("../firstboot.service.hbs"),
+    ),
+    ("vdvs.conf", include_str!("../vdvs.conf.hbs")),
+    ("systemd.preset", include_str!("../systemd.preset.hbs")),
+    ("timesyncd.conf", include_str!("../timesyncd.conf.hbs")),
+];
+
+/// `it's` -> `'it'\''s'`: one shell word, whatever the text holds.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+handlebars::handlebars_helper!(sh: |s: str| shell_quote(s));
 
 /// Escapes the five XML special characters.
 pub fn xml_escape(s: &str) -> String {
@@ -28,23 +48,42 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
-fn registry() -> &'static Handlebars<'static> {
-    static REG: OnceLock<Handlebars<'static>> = OnceLock::new();
-    REG.get_or_init(|| {
-        let mut h = Handlebars::new();
-        h.set_strict_mode(true);
+fn compile(templates: &[(&str, &'static str)], xml: bool) -> Handlebars<'static> {
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    if xml {
         h.register_escape_fn(xml_escape);
-        for (name, text) in TEMPLATES {
-            h.register_template_string(name, *text)
-                .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
-        }
-        h
-    })
+    } else {
+        h.register_escape_fn(handlebars::no_escape);
+        h.register_helper("sh", Box::new(sh));
+    }
+    for (name, text) in templates {
+        h.register_template_string(name, *text)
+            .unwrap_or_else(|e| panic!("built-in template {name} does not compile: {e}"));
+    }
+    h
 }
 
-/// Renders template `name`; the error is one line naming the template.
+fn registry() -> &'static Handlebars<'static> {
+    static REG: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REG.get_or_init(|| compile(TEMPLATES, true))
+}
+
+fn text_registry() -> &'static Handlebars<'static> {
+    static REG: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REG.get_or_init(|| compile(TEXT_TEMPLATES, false))
+}
+
+/// Renders XML template `name`; the error is one line naming the template.
 pub fn render<T: Serialize>(name: &str, data: &T) -> Result<String, String> {
     registry()
+        .render(name, data)
+        .map_err(|e| format!("rendering template {name}: {e}"))
+}
+
+/// Renders text template `name` (no escaping; use `{{sh x}}` in shell templates).
+pub fn render_text<T: Serialize>(name: &str, data: &T) -> Result<String, String> {
+    text_registry()
         .render(name, data)
         .map_err(|e| format!("rendering template {name}: {e}"))
 }
@@ -64,5 +103,19 @@ mod tests {
         // Strict mode: rendering with an empty object fails on the first variable,
         // but a template that does not parse fails at registration (a panic here).
         let _ = super::registry();
+        let _ = super::text_registry();
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(super::shell_quote("it's"), r"'it'\''s'");
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("printf %s {}", super::shell_quote("a'b $x `c`")),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"a'b $x `c`");
     }
 }

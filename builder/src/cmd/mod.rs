@@ -1,9 +1,12 @@
 //! One module per subcommand, plus the helpers they share.
 
+pub mod build;
 pub mod convert;
+pub mod demo_base;
 pub mod deploy;
 pub mod esxi;
 pub mod inspect;
+pub mod kickstart;
 pub mod pack;
 pub mod vdvs;
 
@@ -53,6 +56,31 @@ pub fn folder_of(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
+}
+
+/// `--fleet`, else ./fleet.toml when present, else an empty fleet.
+pub fn load_fleet(flag: &Option<std::path::PathBuf>) -> Result<crate::fleet::Fleet> {
+    let path = flag
+        .clone()
+        .or_else(|| Some(std::path::PathBuf::from("fleet.toml")).filter(|p| p.exists()));
+    path.as_deref().map_or(
+        Ok(crate::fleet::Fleet::default()),
+        crate::fleet::Fleet::read,
+    )
+}
+
+/// A path from its flag, else from fleet.toml, else a usage error naming both.
+pub fn pick_path(
+    flag: &Option<std::path::PathBuf>,
+    from_fleet: &Option<std::path::PathBuf>,
+    flag_name: &str,
+    key: &str,
+) -> Result<std::path::PathBuf> {
+    flag.clone().or_else(|| from_fleet.clone()).ok_or_else(|| {
+        usage(format!(
+            "no {flag_name}: pass --{flag_name} or set {key} in fleet.toml"
+        ))
+    })
 }
 
 /// A non-empty environment variable.

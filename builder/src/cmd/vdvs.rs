@@ -215,7 +215,7 @@ pub fn bundle(
 }
 
 /// `file` as the lock should record it: relative to the lock's folder when it is inside it.
-fn relative_to(file: &Path, dir: &Path) -> String {
+pub fn relative_to(file: &Path, dir: &Path) -> String {
     let abs = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let (f, d) = (abs(file), abs(dir));
     f.strip_prefix(&d)

@@ -1,5 +1,7 @@
-//! fleet.toml: the file that describes a fleet: [vcenter] and [[vm]] for deploy, [esxi]
-//! for ssh-install. Unknown keys are refused with the line they are on.
+//! fleet.toml: the file that describes a fleet: [image], [docker], [vdvs], [guest] and
+//! [network] for build-ova (see `build.rs`), [vcenter] and [[vm]] for deploy, [esxi] for
+//! ssh-install. Unknown keys are refused with the line they are on. The documented
+//! example is `examples/fleet.toml`.
 //!
 //! ```toml
 //! [vcenter]
@@ -25,6 +27,10 @@
 //! "esx1.lab" = "SHA256:Vv0p0k5yC1xXbmJwT1kq2cU1cH6yWcJ0m6v4bC3n2dA"
 //! ```
 
+mod build;
+
+pub use build::{parse_size, GuestSection, ImageSection, NetworkSection, VdvsSection};
+
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -33,6 +39,17 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fleet {
+    #[serde(default)]
+    pub image: ImageSection,
+    /// /etc/docker/daemon.json, as written here.
+    #[serde(default)]
+    pub docker: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub vdvs: VdvsSection,
+    #[serde(default)]
+    pub guest: GuestSection,
+    #[serde(default)]
+    pub network: NetworkSection,
     #[serde(default)]
     pub esxi: EsxiSection,
     #[serde(default)]
@@ -91,6 +108,22 @@ impl Fleet {
                 e.to_string().replace('\n', " ")
             ))
         })?;
+        let bad = |e: String| crate::output::usage(format!("{}: {e}", path.display()));
+        f.image.check().map_err(bad)?;
+        f.vdvs.check().map_err(bad)?;
+        f.guest.check().map_err(bad)?;
+        for ip in f.network.gateway.iter().chain(&f.network.dns) {
+            ip.parse::<std::net::IpAddr>()
+                .map_err(|_| bad(format!("[network] '{ip}' is not an IP address")))?;
+        }
+        for vm in f.vm.iter_mut().filter(|vm| vm.address.is_some()) {
+            if vm.gateway.is_none() {
+                vm.gateway.clone_from(&f.network.gateway);
+            }
+            if vm.dns.is_empty() {
+                vm.dns.clone_from(&f.network.dns);
+            }
+        }
         for vm in &f.vm {
             vm.check().map_err(|e| {
                 crate::output::usage(format!("{}: [[vm]] '{}': {e}", path.display(), vm.name))
@@ -104,9 +137,16 @@ impl Fleet {
                 )));
             }
         }
-        if let Some(kh) = &f.esxi.known_hosts {
-            let base = path.parent().unwrap_or(Path::new("."));
-            f.esxi.known_hosts = Some(base.join(kh));
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut f.esxi.known_hosts,
+            &mut f.image.base,
+            &mut f.vdvs.plugin,
+            &mut f.vdvs.vib,
+        ] {
+            if let Some(rel) = p.as_mut() {
+                *rel = base.join(&*rel);
+            }
         }
         Ok(f)
     }
@@ -136,9 +176,7 @@ impl VmEntry {
                 .map_err(|_| format!("'{ip}' is not an IP address"))?;
         }
         if let Some(k) = &self.ssh_key {
-            if (!k.starts_with("ssh-") && !k.starts_with("ecdsa-")) || k.contains('\n') {
-                return Err("ssh_key must be one OpenSSH public key line".into());
-            }
+            build::check_ssh_key(k).map_err(|e| format!("ssh_key: {e}"))?;
         }
         Ok(())
     }
@@ -181,6 +219,12 @@ mod tests {
         assert!(v.contains(&("network.dns".into(), "10.0.0.2,10.0.0.3".into())));
         assert_eq!(f.vm[1].values()[0].1, "docker-02.example.com");
         assert_eq!(f.esxi.hosts.len(), 2);
+        assert_eq!(f.image.photon_version.as_deref(), Some("5.0"));
+        assert_eq!(f.vdvs.socket_gid, "docker");
+        assert_eq!(f.guest.users[0].groups, ["docker"]);
+        assert_eq!(f.docker.as_ref().unwrap()["log-opts"]["max-file"], "3");
+        // [network] fills in what a static [[vm]] leaves out.
+        assert_eq!(f.vm[0].gateway.as_deref(), Some("10.0.0.1"));
     }
 
     #[test]
@@ -200,6 +244,13 @@ mod tests {
             (
                 "[[vm]]\nname = \"a\"\nssh_key = \"AAAA\"\n",
                 "OpenSSH public key",
+            ),
+            ("[image]\ncpus = 2\nmemroy_mb = 4\n", "line 3"),
+            ("[vdvs]\nlog_level = \"loud\"\n", "log_level"),
+            ("[guest]\ntimezone = \"../../etc/passwd\"\n", "timezone"),
+            (
+                "[[guest.users]]\nname = \"root\"\n",
+                "not a valid new user name",
             ),
             ("[[vm]]\nname = \"a\"\nadress = \"x\"\n", "adress"),
         ] {

@@ -1,0 +1,349 @@
+//! The bake: a Photon OS base disk expanded to one sparse raw copy, its root ext4
+//! found through the GPT, optionally grown, and the files of [`files`] written into
+//! it with debugfs. The caller then streams the copy into the new OVA's VMDK.
+
+pub mod debugfs;
+pub mod files;
+
+use crate::output::usage;
+use anyhow::{bail, Context as _, Result};
+use debugfs::{cmd, ExtFs};
+use files::{Content, Entry};
+use ova::gpt::{self, Partition, Table};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::path::Path;
+
+/// Copies the base's disk (from an OVA, a VMDK or a raw image) into `out`, sparse.
+/// Returns the base's kind for reports.
+pub fn expand(base: &Path, out: &File, progress: &dyn ova::Progress) -> Result<&'static str> {
+    let shown = base.display().to_string();
+    let meta = std::fs::metadata(base).with_context(|| shown.clone())?;
+    if !meta.is_file() {
+        return Err(usage(format!(
+            "{shown}: the base must be an .ova, .vmdk or raw disk file"
+        )));
+    }
+    let mut head = [0u8; 512];
+    let n = std::io::Read::read(&mut File::open(base)?, &mut head)?;
+    let is_tar = n >= 262 && &head[257..262] == b"ustar";
+    if is_tar
+        || base
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("ova"))
+    {
+        let ova = ova::Ova::open(base).map_err(|e| usage(format!("{shown}: not an OVA: {e}")))?;
+        let (_, xml) = ova.ovf().with_context(|| shown.clone())?;
+        let info = ova::ovf::parse(&xml).with_context(|| shown.clone())?;
+        let hrefs: Vec<&String> = info.disks.iter().filter_map(|d| d.href.as_ref()).collect();
+        let [href] = hrefs.as_slice() else {
+            return Err(usage(format!(
+                "{shown}: the OVA has {} disks; a Photon OS base has exactly one",
+                hrefs.len()
+            )));
+        };
+        let disk = ova.disk(href).with_context(|| shown.clone())?;
+        ova::raw::write_raw(&disk, out, progress).with_context(|| shown.clone())?;
+        return Ok("ova");
+    }
+    let (format, src) = ova::open_disk(base).with_context(|| shown.clone())?;
+    ova::raw::write_raw(src.as_ref(), out, progress).with_context(|| shown.clone())?;
+    Ok(match format {
+        ova::DiskFormat::Raw => "raw",
+        _ => "vmdk",
+    })
+}
+
+/// Where the root filesystem is.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Root {
+    /// The GPT partition, or None for a filesystem covering the whole disk.
+    pub partition: Option<Partition>,
+    pub offset: u64,
+    pub len: u64,
+    #[serde(skip)]
+    pub table: Option<Table>,
+}
+
+/// Finds the root ext4: the Linux partition holding an ext2/3/4 filesystem with /etc.
+pub fn find_root(image: &Path, shown: &str) -> Result<Root> {
+    let file = File::open(image)?;
+    let table = gpt::read(&ova::RawDisk::open(image)?).with_context(|| shown.to_string())?;
+    let Some(table) = table else {
+        if debugfs::is_ext(&file, 0)? {
+            let len = file.metadata()?.len();
+            return Ok(Root {
+                partition: None,
+                offset: 0,
+                len,
+                table: None,
+            });
+        }
+        return Err(usage(format!(
+            "{shown}: no GPT partition table and no ext4 filesystem: not a Photon OS disk image"
+        )));
+    };
+    let mut ext = Vec::new();
+    for p in table.partitions.iter().filter(|p| p.may_be_root()) {
+        if debugfs::is_ext(&file, p.offset())? {
+            ext.push(p.clone());
+        }
+    }
+    if ext.len() > 1 {
+        let mut with_etc = Vec::new();
+        for p in ext {
+            let fs = ExtFs::new(image, p.offset())?;
+            if fs.list(&["/etc".to_string()])?["/etc"].is_some() {
+                with_etc.push(p);
+            }
+        }
+        ext = with_etc;
+    }
+    match ext.as_slice() {
+        [p] => Ok(Root {
+            offset: p.offset(),
+            len: p.len(),
+            partition: Some(p.clone()),
+            table: Some(table),
+        }),
+        [] => Err(usage(format!(
+            "{shown}: no Linux partition with an ext4 filesystem (partitions: {}): photon-fleet bakes into an ext4 root",
+            table.partitions.iter().map(|p| format!("{} {}", p.number, p.name)).collect::<Vec<_>>().join(", ")
+        ))),
+        many => Err(usage(format!(
+            "{shown}: {} ext4 partitions hold /etc; cannot tell which is the root",
+            many.len()
+        ))),
+    }
+}
+
+/// Makes the disk `size` bytes: the GPT moves to the new end, the root partition (the
+/// last one) takes the space and resize2fs grows its filesystem.
+pub fn grow(image: &Path, root: Root, size: u64) -> Result<Root> {
+    let file = std::fs::OpenOptions::new().write(true).open(image)?;
+    let old = file.metadata()?.len();
+    if size < old {
+        return Err(usage(format!(
+            "[image] disk_size {} is smaller than the base disk ({}); disks only grow",
+            crate::cmd::human_bytes(size),
+            crate::cmd::human_bytes(old)
+        )));
+    }
+    if size == old {
+        return Ok(root);
+    }
+    let (Some(table), Some(part)) = (root.table.clone(), root.partition.clone()) else {
+        bail!("a disk without a partition table cannot be grown: leave [image] disk_size out");
+    };
+    let new_len = size - size % gpt::SECTOR;
+    file.set_len(new_len)?;
+    let len = gpt::grow(&file, table, part.number)
+        .map_err(|e| usage(format!("cannot grow the disk: {e}")))?;
+    let grown =
+        gpt::read(&ova::RawDisk::open(image)?)?.context("the grown GPT does not read back")?;
+    let spec = format!("{}?offset={}", image.display(), root.offset);
+    let out = std::process::Command::new("resize2fs")
+        .arg(&spec)
+        .arg(format!("{}K", len / 1024))
+        .output()
+        .context("cannot run resize2fs: install e2fsprogs (scripts/install-deps)")?;
+    if !out.status.success() {
+        bail!(
+            "resize2fs {spec} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace('\n', "; ")
+        );
+    }
+    // resize2fs sizes a regular file to the filesystem's end, ignoring the offset: put
+    // the disk's length and its GPT (backup at the end) back.
+    file.set_len(new_len)?;
+    gpt::write(&file, &grown)?;
+    find_root(image, &image.display().to_string())
+}
+
+/// What the bake did.
+#[derive(Debug, serde::Serialize)]
+pub struct Baked {
+    pub dirs: usize,
+    pub files: usize,
+    pub links: usize,
+    pub bytes: u64,
+    pub replaced: Vec<String>,
+    pub free_before: u64,
+    pub photon_release: Option<String>,
+}
+
+fn parent(p: &str) -> String {
+    match p.rsplit_once('/') {
+        Some(("", _)) | None => "/".into(),
+        Some((d, _)) => d.into(),
+    }
+}
+
+fn name(p: &str) -> &str {
+    p.rsplit_once('/').map_or(p, |(_, n)| n)
+}
+
+/// Checks the filesystem can take `entries`, then writes them.
+pub fn bake(fs: &ExtFs, entries: &[Entry], must_exist: &[&str], shown: &str) -> Result<Baked> {
+    // What exists already: the listing of every folder we touch.
+    let mut dirs: BTreeSet<String> = entries.iter().map(|e| parent(e.path())).collect();
+    dirs.extend(
+        entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Dir { .. }))
+            .map(|e| e.path().to_string()),
+    );
+    dirs.extend(must_exist.iter().map(|p| parent(p)));
+    let dirs: Vec<String> = dirs.into_iter().collect();
+    let listing = fs.list(&dirs)?;
+    let lookup = |path: &str| -> Option<debugfs::DirEntry> {
+        listing
+            .get(&parent(path))?
+            .as_ref()?
+            .iter()
+            .find(|e| e.name == name(path))
+            .cloned()
+    };
+    if lookup("/etc").is_none() {
+        return Err(usage(format!(
+            "{shown}: the root filesystem has no /etc: not a Linux root"
+        )));
+    }
+    for p in must_exist {
+        if lookup(p).is_none() {
+            return Err(usage(format!(
+                "{shown}: the base has no {p}: {}",
+                why_needed(p)
+            )));
+        }
+    }
+    if lookup("/opt/photon-fleet").is_some() {
+        return Err(usage(format!(
+            "{shown}: the base already holds /opt/photon-fleet (an image photon-fleet built?): start from the original Photon OS base"
+        )));
+    }
+
+    // Room: data blocks, a block per folder, extent and inode overheads, 2% slack.
+    let st = fs.stats()?;
+    let bs = st.block_size.max(1024);
+    let need_blocks: u64 = entries
+        .iter()
+        .map(|e| match e {
+            Entry::Dir { .. } => 1,
+            Entry::Link { target, .. } if target.len() < 60 => 0,
+            e => e.size().div_ceil(bs) + 1,
+        })
+        .sum::<u64>()
+        * 102
+        / 100;
+    let free = st.free_blocks.saturating_sub(st.reserved_blocks);
+    if need_blocks > free || entries.len() as u64 > st.free_inodes {
+        return Err(usage(format!(
+            "{shown}: the root filesystem is too full for the bake: it needs {} and {} inodes, {} and {} inodes are free; set [image] disk_size in fleet.toml to grow the disk",
+            crate::cmd::human_bytes(need_blocks * bs),
+            entries.len(),
+            crate::cmd::human_bytes(free * bs),
+            st.free_inodes
+        )));
+    }
+    let photon_release = fs.cat("/etc/photon-release")?;
+
+    let mut c = Vec::new();
+    let mut report = Baked {
+        dirs: 0,
+        files: 0,
+        links: 0,
+        bytes: 0,
+        replaced: Vec::new(),
+        free_before: free * bs,
+        photon_release,
+    };
+    for e in entries {
+        let path = e.path();
+        let existing = lookup(path);
+        match (e, &existing) {
+            (Entry::Dir { .. }, Some(x)) if x.is_dir() => continue,
+            (Entry::Dir { .. }, None) => {
+                c.push(cmd::mkdir(path)?);
+                c.extend(cmd::own(path, 0o040755)?);
+                report.dirs += 1;
+                continue;
+            }
+            (_, Some(x)) if x.is_dir() => {
+                return Err(usage(format!(
+                    "{shown}: {path} is a folder in the base; photon-fleet writes a file there"
+                )));
+            }
+            (Entry::Dir { .. }, Some(_)) => {
+                return Err(usage(format!(
+                    "{shown}: {path} is a file in the base; photon-fleet needs a folder there"
+                )));
+            }
+            _ => {}
+        }
+        if existing.is_some() {
+            c.push(cmd::rm(path)?);
+            report.replaced.push(path.to_string());
+        }
+        match e {
+            Entry::File { mode, content, .. } => {
+                let host = match content {
+                    Content::Host(p, _) => p.display().to_string(),
+                    Content::Bytes(_) => unreachable!("staged by the caller"),
+                };
+                c.push(cmd::write(&host, path)?);
+                c.extend(cmd::own(path, 0o100000 | mode)?);
+                report.files += 1;
+                report.bytes += e.size();
+            }
+            Entry::Link { target, .. } => {
+                c.push(cmd::symlink(path, target)?);
+                c.extend(cmd::own(path, 0o120777)?);
+                report.links += 1;
+            }
+            Entry::Dir { .. } => unreachable!(),
+        }
+    }
+    fs.apply(&c)?;
+    Ok(report)
+}
+
+fn why_needed(p: &str) -> &'static str {
+    if p.contains("docker") {
+        "the image must carry Docker (Photon's docker package; the OVA ships it)"
+    } else if p.contains("vmtoolsd") {
+        "the image must carry open-vm-tools (for the OVF environment and VMCI)"
+    } else {
+        "fleet.toml [guest] timezone names a zone the base does not have (install tzdata or leave it out)"
+    }
+}
+
+/// Writes every in-memory file of `entries` to `dir` so debugfs can copy it; the
+/// result only holds host files.
+pub fn stage(entries: Vec<Entry>, dir: &Path) -> Result<Vec<Entry>> {
+    let mut out = Vec::with_capacity(entries.len());
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for e in entries {
+        if let Entry::File {
+            path,
+            mode,
+            content: Content::Bytes(b),
+        } = e
+        {
+            let n = seen.len();
+            seen.insert(path.clone(), n);
+            let host = dir.join(format!("{n:04}-{}", name(&path)));
+            std::fs::write(&host, &b)?;
+            out.push(Entry::File {
+                path,
+                mode,
+                content: Content::Host(host, b.len() as u64),
+            });
+        } else {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,409 @@
+//! build-ova end to end: Photon-like bases (GPT + ext4 from mke2fs -d) packed as OVAs by
+//! our writer, the real binary, and the result read back by qemu-img, tar, sha256sum,
+//! debugfs and e2fsck.
+
+#[path = "common/bake.rs"]
+mod bake;
+mod common;
+
+use bake::*;
+use common::{ok, peer, photon_fleet, refused};
+use std::path::Path;
+
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuildTestKeyOnly ops@example.com";
+
+fn fleet_toml(dir: &Path, extra: &str) -> String {
+    let p = dir.join("fleet.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"[image]
+name = "docker-host"
+photon_version = "5.0"
+cpus = 4
+memory_mb = 4096
+{extra}
+[docker]
+"log-driver" = "json-file"
+"data-root" = "/var/lib/docker"
+[docker.log-opts]
+max-size = "20m"
+
+[vdvs]
+log_level = "debug"
+socket_gid = "docker"
+
+[guest]
+timezone = "Europe/Berlin"
+ntp = ["0.pool.ntp.org", "10.0.0.2"]
+ssh_keys = ["{KEY}"]
+[[guest.users]]
+name = "ops"
+groups = ["docker"]
+ssh_keys = ["{KEY}"]
+
+[network]
+gateway = "10.0.0.1"
+dns = ["10.0.0.2"]
+"#
+        ),
+    )
+    .unwrap();
+    s(&p).to_string()
+}
+
+fn sha256sum(p: &Path) -> String {
+    let out = String::from_utf8(peer("sha256sum", &[s(p)]).stdout).unwrap();
+    out.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, off) = base_ova(dir, "64MiB");
+    let base_raw = dir.join("base-64MiB.raw");
+    let plugin = plugin_tar(dir, "0.21.2");
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let fleet = fleet_toml(dir, "");
+    let out = dir.join("out");
+    let report = build_ova(&["--json"], Path::new(&fleet), &base, &plugin, &vib, &out);
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["base_kind"], "ova");
+    assert_eq!(report["root_partition"], 2);
+    let ova = out.join("docker-host-5.0.ova");
+    assert_eq!(report["sha256"].as_str().unwrap(), sha256sum(&ova));
+
+    // The OVA: ovf, mf, disk; every manifest line matches sha256sum of the member.
+    let x = dir.join("members");
+    std::fs::create_dir(&x).unwrap();
+    assert!(peer("tar", &["xf", s(&ova), "-C", s(&x)]).status.success());
+    let mf = std::fs::read_to_string(x.join("docker-host-5.0.mf")).unwrap();
+    assert_eq!(mf.lines().count(), 2);
+    for line in mf.lines() {
+        let (name, hash) = line
+            .strip_prefix("SHA256(")
+            .unwrap()
+            .split_once(")= ")
+            .unwrap();
+        assert_eq!(hash, sha256sum(&x.join(name)), "{name}");
+    }
+    let ovf = std::fs::read_to_string(x.join("docker-host-5.0.ovf")).unwrap();
+    for want in [
+        r#"ovf:key="vdvs.plugin_version""#,
+        r#"ovf:value="0.21.2""#,
+        r#"ovf:value="0.21.2.8b7dc30-0.0.1""#,
+        r#"ovf:key="ssh.authorized_key""#,
+        r#"ovf:key="network.gateway" ovf:type="string" ovf:userConfigurable="true" ovf:value="10.0.0.1""#,
+        "<rasd:VirtualQuantity>4</rasd:VirtualQuantity>",
+        "vmware.vmci",
+        "com.vmware.guestInfo",
+    ] {
+        assert!(ovf.contains(want), "OVF lacks {want}");
+    }
+    // The VIB beside it is the input VIB; the lock names all three and re-verifies.
+    let vib_out = out.join("esx-vmdkops-service-0.21.2.8b7dc30-0.0.1.vib");
+    assert_eq!(sha256sum(&vib_out), sha256sum(&vib));
+    ok(photon_fleet(&["inspect", s(&out.join("fleet.lock"))]));
+    let lock = std::fs::read_to_string(out.join("fleet.lock")).unwrap();
+    assert!(
+        lock.contains(&sha256sum(&ova)) && lock.contains("release = \"0.21.2\""),
+        "{lock}"
+    );
+
+    // The filesystem: every baked file with its mode and owner, the units enabled.
+    let raw = ova_disk_raw(&ova, dir);
+    fsck_clean(&raw, off);
+    for (path, mode) in [
+        ("/etc/docker/daemon.json", 0o644),
+        ("/etc/vsphere-storage-for-docker.conf", 0o644),
+        ("/etc/photon-fleet/firstboot.conf", 0o644),
+        ("/usr/lib/photon-fleet/firstboot", 0o755),
+        ("/etc/systemd/system/photon-fleet-firstboot.service", 0o644),
+        ("/etc/systemd/timesyncd.conf.d/photon-fleet.conf", 0o644),
+        ("/opt/photon-fleet/vdvs/plugin/config.json", 0o644),
+        (
+            "/opt/photon-fleet/vdvs/plugin/rootfs/usr/bin/vsphere-storage-for-docker",
+            0o755,
+        ),
+        ("/opt/photon-fleet/vdvs/plugin/rootfs/mnt/vmdk", 0o755),
+    ] {
+        assert_eq!(stat(&raw, off, path), Some((mode, 0, 0)), "{path}");
+    }
+    for (link, target) in [
+        (
+            "/etc/systemd/system/multi-user.target.wants/docker.service",
+            "/usr/lib/systemd/system/docker.service",
+        ),
+        (
+            "/etc/systemd/system/multi-user.target.wants/vmtoolsd.service",
+            "/usr/lib/systemd/system/vmtoolsd.service",
+        ),
+        (
+            "/etc/systemd/system/multi-user.target.wants/photon-fleet-firstboot.service",
+            "/etc/systemd/system/photon-fleet-firstboot.service",
+        ),
+        ("/etc/localtime", "/usr/share/zoneinfo/Europe/Berlin"),
+        (
+            "/opt/photon-fleet/vdvs/plugin/rootfs/usr/bin/vdvs",
+            "vsphere-storage-for-docker",
+        ),
+    ] {
+        let st = debugfs(&raw, off, &format!("stat {link}"));
+        assert!(
+            st.contains("Type: symlink") && st.contains(&format!("Fast link dest: \"{target}\"")),
+            "{link}: {st}"
+        );
+    }
+    let daemon: serde_json::Value =
+        serde_json::from_str(&debugfs(&raw, off, "cat /etc/docker/daemon.json")).unwrap();
+    assert_eq!(daemon["log-opts"]["max-size"], "20m");
+    assert_eq!(daemon["data-root"], "/var/lib/docker");
+    let conf: serde_json::Value = serde_json::from_str(&debugfs(
+        &raw,
+        off,
+        "cat /etc/vsphere-storage-for-docker.conf",
+    ))
+    .unwrap();
+    assert_eq!(
+        (conf["LogLevel"].as_str(), conf["GroupID"].as_str()),
+        (Some("debug"), Some("docker"))
+    );
+    let fb = debugfs(&raw, off, "cat /etc/photon-fleet/firstboot.conf");
+    assert!(
+        fb.contains("PLUGIN='vsphere:latest'") && fb.contains("add_user 'ops' 'docker'"),
+        "{fb}"
+    );
+    assert!(debugfs(
+        &raw,
+        off,
+        "cat /etc/systemd/timesyncd.conf.d/photon-fleet.conf"
+    )
+    .contains("NTP=0.pool.ntp.org 10.0.0.2"));
+
+    // Nothing else changed: the base's own files read the same before and after.
+    for path in [
+        "/etc/photon-release",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/usr/lib/systemd/system/docker.service",
+        "/etc/systemd/network/99-dhcp-en.network",
+        "/usr/share/doc/photon-fleet-demo/README",
+    ] {
+        assert_eq!(
+            debugfs(&raw, off, &format!("cat {path}")),
+            debugfs(&base_raw, off, &format!("cat {path}")),
+            "{path}"
+        );
+        assert_eq!(stat(&raw, off, path), stat(&base_raw, off, path), "{path}");
+    }
+    for dir in [
+        "/usr/lib/systemd/system",
+        "/usr/share/zoneinfo/Europe",
+        "/root",
+        "/var/lib",
+    ] {
+        assert_eq!(
+            debugfs(&raw, off, &format!("ls -p {dir}")),
+            debugfs(&base_raw, off, &format!("ls -p {dir}")),
+            "{dir}"
+        );
+    }
+
+    // The kickstart's postinstall lays down the same files, byte for byte.
+    let ks_path = dir.join("ks.json");
+    ok(photon_fleet(&[
+        "kickstart",
+        "--fleet",
+        &fleet,
+        "--plugin",
+        s(&plugin),
+        "--vib",
+        s(&vib),
+        "-o",
+        s(&ks_path),
+    ]));
+    let ks = kickstart::Kickstart::parse(&std::fs::read_to_string(&ks_path).unwrap()).unwrap();
+    assert!(["docker", "open-vm-tools", "linux-esx"]
+        .iter()
+        .all(|p| ks.packages.contains(&p.to_string())));
+    assert_eq!(
+        ks.additional_files[0].values().next().unwrap(),
+        "/opt/photon-fleet/vdvs/plugin.tar"
+    );
+    let root = dir.join("ks-root");
+    std::fs::create_dir_all(root.join("opt/photon-fleet/vdvs")).unwrap();
+    std::fs::copy(&plugin, root.join("opt/photon-fleet/vdvs/plugin.tar")).unwrap();
+    let script = ks.postinstall.join("\n");
+    let run = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("PHOTON_FLEET_ROOT", &root)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for path in [
+        "/etc/docker/daemon.json",
+        "/etc/vsphere-storage-for-docker.conf",
+        "/etc/photon-fleet/firstboot.conf",
+        "/usr/lib/photon-fleet/firstboot",
+        "/etc/systemd/system/photon-fleet-firstboot.service",
+        "/opt/photon-fleet/vdvs/plugin/config.json",
+        "/opt/photon-fleet/vdvs/plugin/rootfs/usr/bin/vsphere-storage-for-docker",
+    ] {
+        let local = std::fs::read(root.join(&path[1..])).unwrap();
+        assert!(
+            local == dumped(&raw, off, path),
+            "{path} differs between kickstart and bake"
+        );
+    }
+    assert!(!root.join("opt/photon-fleet/vdvs/plugin.tar").exists());
+}
+
+#[test]
+fn same_inputs_give_the_same_ova_and_disks_grow_on_request() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, _) = base_raw(dir, "64MiB");
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let build = |out: &str, fleet: &str| {
+        let out = dir.join(out);
+        build_ova(&["-q"], Path::new(fleet), &base, &plugin, &vib, &out);
+        out.join("docker-host-5.0.ova")
+    };
+    let fleet = fleet_toml(dir, "");
+    let a = build("a", &fleet);
+    let b = build("b", &fleet);
+    assert_eq!(sha256sum(&a), sha256sum(&b));
+
+    // disk_size: the GPT moves to the new end, the root partition and its ext4 grow.
+    let fleet = fleet_toml(dir, "disk_size = \"160MiB\"");
+    let grown = build("grown", &fleet);
+    let raw = ova_disk_raw(&grown, &dir.join("g"));
+    assert_eq!(std::fs::metadata(&raw).unwrap().len(), 160 << 20);
+    let px =
+        String::from_utf8(peer("partx", &["--show", "-g", "-o", "NR,START,END", s(&raw)]).stdout)
+            .unwrap();
+    let f: Vec<u64> = px
+        .lines()
+        .find(|l| l.trim_start().starts_with('2'))
+        .unwrap()
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(f[2], (160 << 20) / 512 - 34, "{px}");
+    let off = f[1] * 512;
+    fsck_clean(&raw, off);
+    let blocks = debugfs(&raw, off, "stats");
+    let count: u64 = blocks
+        .lines()
+        .find_map(|l| l.strip_prefix("Block count:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(count * 1024 > 140 << 20, "{count} blocks");
+    assert!(debugfs(&raw, off, "cat /etc/photon-fleet/versions").contains("VDVS_PLUGIN=0.21.2"));
+}
+
+#[test]
+fn bad_inputs_are_refused_and_leave_no_ova() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib21 = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let out = dir.join("out");
+    let args = |base: &Path, plugin: &Path, vib: &Path| -> Vec<String> {
+        [
+            "build-ova",
+            "--base",
+            s(base),
+            "--plugin",
+            s(plugin),
+            "--vib",
+            s(vib),
+            "-o",
+            s(&out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let refuse = |a: Vec<String>, names: &str, says: &str| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        refused(&a, names, says);
+        let left: Vec<_> = std::fs::read_dir(&out)
+            .map(|r| r.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    };
+
+    let text = dir.join("notes.raw");
+    std::fs::write(&text, "not a disk\n".repeat(1000)).unwrap();
+    refuse(
+        args(&text, &plugin, &vib21),
+        "notes.raw",
+        "not a Photon OS disk image",
+    );
+
+    let (no_ext4, off) = base_raw(dir, "32MiB");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&no_ext4)
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[0u8; 2048], off).unwrap();
+    refuse(
+        args(&no_ext4, &plugin, &vib21),
+        "base-32MiB.raw",
+        "no Linux partition with an ext4 filesystem",
+    );
+
+    let (small, _) = base_raw(dir, "16MiB");
+    let fat = plugin_dir(&dir.join("fat"), "0.21.2", 12 << 20);
+    refuse(args(&small, &fat, &vib21), "base-16MiB.raw", "too full");
+
+    let (base, _) = base_raw(dir, "24MiB");
+    let old_plugin = plugin_dir(dir, "0.20", 4096);
+    refuse(args(&base, &old_plugin, &vib21), "plugin-0.20", "0.20");
+
+    let vmdk = dir.join("fake.vmdk");
+    std::fs::write(&vmdk, "KDMV").unwrap();
+    refuse(args(&vmdk, &plugin, &vib21), "fake.vmdk", "");
+
+    // A fleet.toml with a typo names the key and its line.
+    let fleet = fleet_toml(dir, "cpu_count = 2");
+    refuse(
+        [
+            "build-ova",
+            "--fleet",
+            &fleet,
+            "--base",
+            s(&base),
+            "-o",
+            s(&out),
+        ]
+        .map(String::from)
+        .to_vec(),
+        "fleet.toml",
+        "line 6",
+    );
+    // Outputs are never replaced without --force.
+    ok(photon_fleet(&[
+        "-q",
+        "build-ova",
+        "--base",
+        s(&base),
+        "--plugin",
+        s(&plugin),
+        "--vib",
+        s(&vib21),
+        "-o",
+        s(&out),
+    ]));
+    let again: Vec<String> = args(&base, &plugin, &vib21);
+    let a: Vec<&str> = again.iter().map(String::as_str).collect();
+    refused(&a, "photon-docker-5.0.ova", "--force");
+}

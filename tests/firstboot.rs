@@ -1,0 +1,269 @@
+//! The first-boot script as baked into an OVA, run in a sandbox: fake `docker`,
+//! `vmtoolsd`, `modprobe`, `hostname`, `systemctl`, `useradd` on PATH record every call;
+//! PHOTON_FLEET_ROOT points the script's file paths into a folder. Proves the commands,
+//! their order, what lands on disk, and that a second run does nothing.
+
+#[path = "common/bake.rs"]
+mod bake;
+mod common;
+
+use bake::*;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstBootKey ops&dev@example.com";
+const GUEST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGuestSectionKey admin@example.com";
+
+const FAKES: &str = r#"
+log() { echo "$(basename "$0") $*" >>"$SANDBOX/calls"; }
+case "$(basename "$0")" in
+docker)
+    log "$@"
+    S="$SANDBOX/docker"
+    case "$1 $2" in
+    "info "*) exit 0 ;;
+    "plugin inspect")
+        [ -e "$S.created" ] || { echo "Error: No such plugin" >&2; exit 1; }
+        if [ "$3" = --format ]; then [ -e "$S.enabled" ] && echo true || echo false; fi
+        exit 0 ;;
+    "plugin create") [ -e "$SANDBOX/fail-create" ] && exit 1; touch "$S.created" ;;
+    "plugin enable") touch "$S.enabled" ;;
+    esac ;;
+vmtoolsd)
+    log "$@"
+    key=${2#info-get }
+    if [ "$key" = guestinfo.ovfEnv ] && [ -e "$SANDBOX/ovfenv.xml" ]; then cat "$SANDBOX/ovfenv.xml"; exit 0; fi
+    [ -e "$SANDBOX/$key" ] && { cat "$SANDBOX/$key"; exit 0; }
+    echo "No value found"; exit 1 ;;
+id) log "$@"; exit 1 ;;
+*) log "$@" ;;
+esac
+"#;
+
+const OVF_ENV: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1" xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="">
+   <PlatformSection>
+      <Kind>VMware ESXi</Kind>
+   </PlatformSection>
+   <PropertySection>
+         <Property oe:key="hostname" oe:value="docker-07"/>
+         <Property oe:key="network.address" oe:value="10.0.0.27/24"/>
+         <Property oe:key="network.dns" oe:value="10.0.0.2,10.0.0.3"/>
+         <Property oe:key="network.gateway" oe:value="10.0.0.1"/>
+         <Property oe:key="network.mode" oe:value="static"/>
+         <Property oe:key="ssh.authorized_key" oe:value="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstBootKey ops&amp;dev@example.com"/>
+   </PropertySection>
+</Environment>
+"#;
+
+struct Sandbox {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    script: PathBuf,
+    bin: PathBuf,
+}
+
+/// Builds an OVA and takes the first-boot script and its config out of the image.
+fn sandbox() -> Sandbox {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, off) = base_raw(dir, "64MiB");
+    let fleet = dir.join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!("[vdvs]\nlog_level = \"debug\"\nsocket_gid = \"docker\"\n[guest]\nssh_keys = [\"{GUEST_KEY}\"]\n[[guest.users]]\nname = \"ops\"\ngroups = [\"docker\", \"wheel\"]\n"),
+    )
+    .unwrap();
+    let plugin = plugin_dir(dir, "0.21.2", 1024);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let out = dir.join("out");
+    build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
+    let raw = ova_disk_raw(&out.join("photon-docker-5.0.ova"), dir);
+    let root = dir.join("root");
+    for sub in ["etc/photon-fleet", "root", "home/ops"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::write(
+        root.join("etc/photon-fleet/firstboot.conf"),
+        dumped(&raw, off, "/etc/photon-fleet/firstboot.conf"),
+    )
+    .unwrap();
+    let script = dir.join("firstboot");
+    std::fs::write(
+        &script,
+        dumped(&raw, off, "/usr/lib/photon-fleet/firstboot"),
+    )
+    .unwrap();
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("fake");
+    std::fs::write(&fake, format!("#!/bin/bash\n{FAKES}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for tool in [
+        "docker",
+        "vmtoolsd",
+        "modprobe",
+        "hostname",
+        "systemctl",
+        "useradd",
+        "id",
+        "chown",
+    ] {
+        std::os::unix::fs::symlink("fake", bin.join(tool)).unwrap();
+    }
+    Sandbox {
+        _dir: d,
+        root,
+        script,
+        bin,
+    }
+}
+
+impl Sandbox {
+    fn run(&self) -> Output {
+        Command::new("bash")
+            .arg(&self.script)
+            .env("PHOTON_FLEET_ROOT", &self.root)
+            .env("SANDBOX", &self.root)
+            .env(
+                "PATH",
+                format!("{}:{}", self.bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap()
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.root.join("calls"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root.join(rel)).unwrap_or_default()
+    }
+}
+
+fn position(calls: &[String], prefix: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no call '{prefix}' in {calls:#?}"))
+}
+
+#[test]
+fn first_boot_applies_the_ovf_environment_then_creates_and_enables_the_plugin_once() {
+    let sb = sandbox();
+    std::fs::write(sb.root.join("ovfenv.xml"), OVF_ENV).unwrap();
+    let out = sb.run();
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{log}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = sb.calls();
+
+    // The order: modules, OVF environment, hostname, network, user, then the plugin.
+    let order = [
+        "modprobe vmw_vmci",
+        "modprobe vmw_vsock_vmci_transport",
+        "vmtoolsd --cmd info-get guestinfo.ovfEnv",
+        "hostname docker-07",
+        "systemctl restart systemd-networkd",
+        "useradd -m -G docker,wheel ops",
+        "docker info",
+        "docker plugin create vsphere:latest /opt/photon-fleet/vdvs/plugin",
+        "docker plugin set vsphere:latest VDVS_LOG_LEVEL=debug VDVS_SOCKET_GID=docker",
+        "docker plugin enable vsphere:latest",
+    ];
+    let at: Vec<usize> = order.iter().map(|c| position(&calls, c)).collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "out of order: {calls:#?}"
+    );
+
+    assert_eq!(sb.read("etc/hostname"), "docker-07\n");
+    let net = sb.read("etc/systemd/network/10-photon-fleet.network");
+    for line in [
+        "Name=e*",
+        "Address=10.0.0.27/24",
+        "Gateway=10.0.0.1",
+        "DNS=10.0.0.2",
+        "DNS=10.0.0.3",
+    ] {
+        assert!(net.lines().any(|l| l == line), "{line} missing:\n{net}");
+    }
+    // The key's XML escapes are undone; the [guest] key is there too.
+    let keys = sb.read("root/.ssh/authorized_keys");
+    assert_eq!(keys.lines().collect::<Vec<_>>(), [KEY, GUEST_KEY]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(sb.root.join("root/.ssh/authorized_keys"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(sb
+        .read("var/lib/photon-fleet/firstboot.done")
+        .contains("photon-fleet"));
+    assert!(log.contains("enabled plugin vsphere:latest"), "{log}");
+
+    // Second boot: the stamp stops it before any command.
+    let before = calls.len();
+    let again = sb.run();
+    assert!(again.status.success());
+    assert_eq!(
+        sb.calls().len(),
+        before,
+        "second run called: {:#?}",
+        &sb.calls()[before..]
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
+}
+
+#[test]
+fn a_failed_plugin_create_leaves_no_stamp_and_the_retry_finishes_the_job() {
+    let sb = sandbox();
+    // No vApp properties: the guestinfo.photon-fleet.* keys deploy also sets are used.
+    std::fs::write(sb.root.join("guestinfo.photon-fleet.hostname"), "docker-09").unwrap();
+    std::fs::write(
+        sb.root.join("guestinfo.photon-fleet.ssh.authorized_key"),
+        KEY,
+    )
+    .unwrap();
+    std::fs::write(sb.root.join("fail-create"), "").unwrap();
+    let out = sb.run();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("docker plugin create vsphere:latest /opt/photon-fleet/vdvs/plugin failed"));
+    assert!(!sb.root.join("var/lib/photon-fleet/firstboot.done").exists());
+    assert!(!sb
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("docker plugin enable")));
+    assert_eq!(sb.read("etc/hostname"), "docker-09\n");
+    assert!(
+        !sb.root
+            .join("etc/systemd/network/10-photon-fleet.network")
+            .exists(),
+        "DHCP: no network file"
+    );
+
+    std::fs::remove_file(sb.root.join("fail-create")).unwrap();
+    let out = sb.run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(sb
+        .calls()
+        .iter()
+        .any(|c| c == "docker plugin enable vsphere:latest"));
+    assert!(sb.root.join("var/lib/photon-fleet/firstboot.done").exists());
+    // The retry did not add the key twice.
+    assert_eq!(sb.read("root/.ssh/authorized_keys").matches(KEY).count(), 1);
+}

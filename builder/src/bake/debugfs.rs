@@ -51,6 +51,22 @@ pub fn is_ext(image: &std::fs::File, offset: u64) -> std::io::Result<bool> {
     }
 }
 
+/// An e2fsprogs tool: from PATH, else from /usr/sbin or /sbin (not on a Debian user's PATH).
+pub fn e2fs_tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    if !on_path {
+        for dir in ["/usr/sbin", "/sbin"] {
+            let p = Path::new(dir).join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    PathBuf::from(name)
+}
+
 /// Quotes a path for debugfs' command parser.
 fn q(path: &str) -> Result<String> {
     if path.contains(['"', '\n', '\\']) {
@@ -86,7 +102,7 @@ impl ExtFs {
             writeln!(file, "{c}")?;
         }
         file.flush()?;
-        let mut cmd = Command::new("debugfs");
+        let mut cmd = Command::new(e2fs_tool("debugfs"));
         if write {
             cmd.arg("-w");
         }

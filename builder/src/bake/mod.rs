@@ -142,7 +142,7 @@ pub fn grow(image: &Path, root: Root, size: u64) -> Result<Root> {
     let grown =
         gpt::read(&ova::RawDisk::open(image)?)?.context("the grown GPT does not read back")?;
     let spec = format!("{}?offset={}", image.display(), root.offset);
-    let out = std::process::Command::new("resize2fs")
+    let out = std::process::Command::new(debugfs::e2fs_tool("resize2fs"))
         .arg(&spec)
         .arg(format!("{}K", len / 1024))
         .output()

@@ -127,7 +127,7 @@ pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
         gpt::write(f, &table)?;
         f.sync_all()?;
         // mke2fs writes the root filesystem straight into the partition.
-        let out = Command::new("mke2fs")
+        let out = Command::new(crate::bake::debugfs::e2fs_tool("mke2fs"))
             .args(["-F", "-q", "-t", "ext4", "-L", "photon-root"])
             .args(["-U", "5048f07e-f1ee-4d00-8000-0000000000f5"])
             .arg("-E")

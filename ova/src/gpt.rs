@@ -273,8 +273,8 @@ pub fn write(disk: &File, t: &Table) -> Result<()> {
 
 /// After `disk` has been made longer: rewrites the GPT for the new size (backup at the
 /// new end, larger usable range) and extends partition `number` to the new last usable
-/// sector when it is the last partition on the disk. Returns the partition's new length.
-pub fn grow(disk: &File, mut t: Table, number: u32) -> Result<u64> {
+/// sector when it is the last partition on the disk. Returns the table as written.
+pub fn grow(disk: &File, mut t: Table, number: u32) -> Result<Table> {
     let sectors = disk.metadata()?.len() / SECTOR;
     let (_, last) = usable(sectors);
     if last < t.last_usable {
@@ -284,32 +284,24 @@ pub fn grow(disk: &File, mut t: Table, number: u32) -> Result<u64> {
     let old_backup = (t.last_usable + 1) * SECTOR;
     let zeros = vec![0u8; ((ARRAY_SECTORS + 1) * SECTOR) as usize];
     disk.write_all_at(&zeros, old_backup)?;
-    let is_last = t
+    let end = t
         .partitions
         .iter()
-        .all(|p| p.number == number || p.last_lba < t.partitions_end(number));
-    t.last_usable = last;
-    let p = t
-        .partitions
-        .iter_mut()
         .find(|p| p.number == number)
-        .ok_or_else(|| Error::Invalid(format!("no partition {number}")))?;
-    if !is_last {
+        .ok_or_else(|| Error::Invalid(format!("no partition {number}")))?
+        .last_lba;
+    if t.partitions
+        .iter()
+        .any(|p| p.number != number && p.last_lba > end)
+    {
         return Err(Error::Unsupported(format!(
             "partition {number} is not the last on the disk, so it cannot take the new space"
         )));
     }
-    p.last_lba = last;
-    let len = p.len();
-    write(disk, &t)?;
-    Ok(len)
-}
-
-impl Table {
-    fn partitions_end(&self, number: u32) -> u64 {
-        self.partitions
-            .iter()
-            .find(|p| p.number == number)
-            .map_or(0, |p| p.last_lba)
+    t.last_usable = last;
+    for p in t.partitions.iter_mut().filter(|p| p.number == number) {
+        p.last_lba = last;
     }
+    write(disk, &t)?;
+    Ok(t)
 }

@@ -54,8 +54,10 @@ fn written_table_reads_back_and_grows() {
     assert_eq!(got.partitions[1].offset(), 4096 * SECTOR);
 
     file.set_len(40_000 * SECTOR).unwrap();
-    let len = grow(&file, got, 2).unwrap();
+    let written = grow(&file, got, 2).unwrap();
+    let len = written.partitions[1].len();
     let grown = read(&RawDisk::open(f.path()).unwrap()).unwrap().unwrap();
+    assert_eq!(grown, written);
     assert_eq!(grown.last_usable, usable(40_000).1);
     assert_eq!(grown.partitions[1].len(), len);
     assert_eq!(grown.partitions[1].last_lba, usable(40_000).1);

@@ -67,6 +67,23 @@ pub fn e2fs_tool(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Runs `cmd` (an e2fsprogs tool, `name`, made with [`e2fs_tool`]) to completion; its
+/// complaint becomes one line.
+pub fn run_e2fs(mut cmd: Command, name: &str) -> Result<()> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {name}: install e2fsprogs (scripts/install-deps)"))?;
+    if !out.status.success() {
+        bail!(
+            "{name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace('\n', "; ")
+        );
+    }
+    Ok(())
+}
+
 /// Quotes a path for debugfs' command parser.
 fn q(path: &str) -> Result<String> {
     if path.contains(['"', '\n', '\\']) {
@@ -194,11 +211,10 @@ impl ExtFs {
 
     /// A small file's text, `None` when it does not exist.
     pub fn cat(&self, path: &str) -> Result<Option<String>> {
-        let exists = self.query(&[format!("stat {}", q(path)?)])?.remove(0);
-        if exists.trim().is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(self.query(&[format!("cat {}", q(path)?)])?.remove(0)))
+        let p = q(path)?;
+        let mut out = self.query(&[format!("stat {p}"), format!("cat {p}")])?;
+        let text = out.pop().unwrap_or_default();
+        Ok((!out[0].trim().is_empty()).then_some(text))
     }
 
     /// Runs write commands; any complaint from debugfs is an error.

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use debugfs::{cmd, ExtFs};
 use files::{Content, Entry};
 use ova::gpt::{self, Partition, Table};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
 
@@ -137,29 +137,28 @@ pub fn grow(image: &Path, root: Root, size: u64) -> Result<Root> {
     };
     let new_len = size - size % gpt::SECTOR;
     file.set_len(new_len)?;
-    let len = gpt::grow(&file, table, part.number)
+    let grown = gpt::grow(&file, table, part.number)
         .map_err(|e| usage(format!("cannot grow the disk: {e}")))?;
-    let grown =
-        gpt::read(&ova::RawDisk::open(image)?)?.context("the grown GPT does not read back")?;
+    let part = grown
+        .partitions
+        .iter()
+        .find(|p| p.number == part.number)
+        .cloned()
+        .context("the grown partition is missing")?;
     let spec = format!("{}?offset={}", image.display(), root.offset);
-    let out = std::process::Command::new(debugfs::e2fs_tool("resize2fs"))
-        .arg(&spec)
-        .arg(format!("{}K", len / 1024))
-        .output()
-        .context("cannot run resize2fs: install e2fsprogs (scripts/install-deps)")?;
-    if !out.status.success() {
-        bail!(
-            "resize2fs {spec} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .replace('\n', "; ")
-        );
-    }
+    let mut resize = std::process::Command::new(debugfs::e2fs_tool("resize2fs"));
+    resize.arg(&spec).arg(format!("{}K", part.len() / 1024));
+    debugfs::run_e2fs(resize, "resize2fs")?;
     // resize2fs sizes a regular file to the filesystem's end, ignoring the offset: put
     // the disk's length and its GPT (backup at the end) back.
     file.set_len(new_len)?;
     gpt::write(&file, &grown)?;
-    find_root(image, &image.display().to_string())
+    Ok(Root {
+        offset: part.offset(),
+        len: part.len(),
+        partition: Some(part),
+        table: Some(grown),
+    })
 }
 
 /// What the bake did.
@@ -171,7 +170,6 @@ pub struct Baked {
     pub bytes: u64,
     pub replaced: Vec<String>,
     pub free_before: u64,
-    pub photon_release: Option<String>,
 }
 
 fn parent(p: &str) -> String {
@@ -248,7 +246,6 @@ pub fn bake(fs: &ExtFs, entries: &[Entry], must_exist: &[&str], shown: &str) -> 
             st.free_inodes
         )));
     }
-    let photon_release = fs.cat("/etc/photon-release")?;
 
     let mut c = Vec::new();
     let mut report = Baked {
@@ -258,7 +255,6 @@ pub fn bake(fs: &ExtFs, entries: &[Entry], must_exist: &[&str], shown: &str) -> 
         bytes: 0,
         replaced: Vec::new(),
         free_before: free * bs,
-        photon_release,
     };
     for e in entries {
         let path = e.path();
@@ -324,16 +320,13 @@ fn why_needed(p: &str) -> &'static str {
 /// result only holds host files.
 pub fn stage(entries: Vec<Entry>, dir: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::with_capacity(entries.len());
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for e in entries {
+    for (n, e) in entries.into_iter().enumerate() {
         if let Entry::File {
             path,
             mode,
             content: Content::Bytes(b),
         } = e
         {
-            let n = seen.len();
-            seen.insert(path.clone(), n);
             let host = dir.join(format!("{n:04}-{}", name(&path)));
             std::fs::write(&host, &b)?;
             out.push(Entry::File {

@@ -23,17 +23,19 @@ struct Report {
     base: String,
     base_kind: &'static str,
     photon_version: String,
+    /// /etc/photon-release of the base, as read for the version check.
+    photon_release: Option<String>,
     vdvs_release: String,
     plugin_version: String,
     vib_version: String,
     root_partition: Option<u32>,
     capacity: u64,
     baked: bake::Baked,
-    seconds: BTreeSeconds,
+    seconds: Seconds,
 }
 
 #[derive(Serialize, Default)]
-struct BTreeSeconds {
+struct Seconds {
     base: f64,
     bake: f64,
     vmdk: f64,
@@ -67,7 +69,7 @@ impl Drop for Undo {
 
 pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
     let started = Instant::now();
-    let mut secs = BTreeSeconds::default();
+    let mut secs = Seconds::default();
     let fleet = load_fleet(&a.fleet)?;
     let base = pick_path(&a.base, &fleet.image.base, "base", "[image] base")?;
     let plugin_path = pick_path(&a.plugin, &fleet.vdvs.plugin, "plugin", "[vdvs] plugin")?;
@@ -263,6 +265,7 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
         base: shown,
         base_kind,
         photon_version: photon,
+        photon_release: release,
         vdvs_release: pair.release,
         plugin_version: bundle.version,
         vib_version: vib.descriptor.version.clone(),

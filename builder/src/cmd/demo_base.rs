@@ -4,6 +4,7 @@
 //! Photon OS 5.0. It is NOT bootable (no kernel, no boot loader).
 
 use super::{human_bytes, refuse_existing};
+use crate::bake::debugfs::{e2fs_tool, run_e2fs};
 use crate::cli::DemoBaseArgs;
 use crate::fleet::parse_size;
 use crate::output::{usage, Context};
@@ -127,7 +128,8 @@ pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
         gpt::write(f, &table)?;
         f.sync_all()?;
         // mke2fs writes the root filesystem straight into the partition.
-        let out = Command::new(crate::bake::debugfs::e2fs_tool("mke2fs"))
+        let mut mke2fs = Command::new(e2fs_tool("mke2fs"));
+        mke2fs
             .args(["-F", "-q", "-t", "ext4", "-L", "photon-root"])
             .args(["-U", "5048f07e-f1ee-4d00-8000-0000000000f5"])
             .arg("-E")
@@ -139,17 +141,8 @@ pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
             .arg(tree.path())
             .arg(tmp.path())
             .arg(format!("{}k", root.len() / 1024))
-            .env("E2FSPROGS_FAKE_TIME", EPOCH)
-            .output()
-            .context("cannot run mke2fs: install e2fsprogs (scripts/install-deps)")?;
-        if !out.status.success() {
-            bail!(
-                "mke2fs failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .trim()
-                    .replace('\n', "; ")
-            );
-        }
+            .env("E2FSPROGS_FAKE_TIME", EPOCH);
+        run_e2fs(mke2fs, "mke2fs")?;
     }
     tmp.persist(&a.output)
         .with_context(|| format!("cannot write {}", a.output.display()))?;

@@ -72,12 +72,23 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
     assert_eq!(report["base_kind"], "ova");
     assert_eq!(report["root_partition"], 2);
     let ova = out.join("docker-host-5.0.ova");
-    assert_eq!(report["sha256"].as_str().unwrap(), sha256sum(&ova));
 
-    // The OVA: ovf, mf, disk; every manifest line matches sha256sum of the member.
+    // The OVA: ovf, mf, disk in that order; every manifest line matches sha256sum of
+    // the member; the report's manifest digest is sha256sum of the .mf.
+    let listed = String::from_utf8(peer("tar", &["tf", s(&ova)]).stdout).unwrap();
+    assert_eq!(
+        listed.lines().collect::<Vec<_>>(),
+        [
+            "docker-host-5.0.ovf",
+            "docker-host-5.0.mf",
+            "docker-host-5.0-disk1.vmdk"
+        ]
+    );
     let x = dir.join("members");
     std::fs::create_dir(&x).unwrap();
     assert!(peer("tar", &["xf", s(&ova), "-C", s(&x)]).status.success());
+    let mf_sha = sha256sum(&x.join("docker-host-5.0.mf"));
+    assert_eq!(report["manifest_sha256"].as_str().unwrap(), mf_sha);
     let mf = std::fs::read_to_string(x.join("docker-host-5.0.mf")).unwrap();
     assert_eq!(mf.lines().count(), 2);
     for line in mf.lines() {
@@ -107,7 +118,8 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
     ok(photon_fleet(&["inspect", s(&out.join("fleet.lock"))]));
     let lock = std::fs::read_to_string(out.join("fleet.lock")).unwrap();
     assert!(
-        lock.contains(&sha256sum(&ova)) && lock.contains("release = \"0.21.2\""),
+        lock.contains(&format!("manifest_sha256 = \"{mf_sha}\""))
+            && lock.contains("release = \"0.21.2\""),
         "{lock}"
     );
 
@@ -261,6 +273,20 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
         );
     }
     assert!(!root.join("opt/photon-fleet/vdvs/plugin.tar").exists());
+
+    // One flipped bit in the disk member: the lock no longer vouches for the OVA.
+    let mut bytes = std::fs::read(&ova).unwrap();
+    let at = bytes.len() - 4096;
+    bytes[at] ^= 1;
+    std::fs::write(&ova, bytes).unwrap();
+    let out = photon_fleet(&["inspect", s(&out.join("fleet.lock"))]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        text.contains("ova    FAIL")
+            && text.contains("docker-host-5.0-disk1.vmdk: SHA256 mismatch"),
+        "{text}"
+    );
 }
 
 #[test]

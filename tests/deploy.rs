@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/bake.rs"]
+mod bake;
 mod common;
 use common::succeeded;
 #[path = "common/vcsim.rs"]
@@ -262,6 +264,47 @@ name = "db-b"
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("clustre") && err.contains("line 3"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1);
+}
+
+#[test]
+fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
+    let vc = VcSim::start();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, _) = bake::base_ova(dir, "64MiB");
+    let plugin = bake::plugin_dir(dir, "0.21.2", 4096);
+    let vib = bake::vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fleet.toml");
+    let out = dir.join("out");
+    bake::build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
+    let built = out.join("photon-docker-5.0.ova");
+    let lock = out.join("fleet.lock");
+    let (built, lock) = (bake::s(&built), bake::s(&lock));
+
+    let mut a = deploy(built);
+    a.extend(["--lock", lock, "--count", "2", "--name-prefix", "baked"]);
+    let j = json(&vc.run(&a, &[]));
+    assert_eq!(j["plan"]["template_action"], "import");
+    for name in ["baked-01", "baked-02"] {
+        let vm = vc.vm(name).unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(vm["power"], "poweredOn", "{vm}");
+        assert_eq!(guestinfo(&vm, "hostname"), name);
+    }
+    let before = vc.vms().len();
+
+    // Another OVA with this lock: refused before anything reaches vCenter.
+    let other = ova(dir, 1 << 20);
+    let mut a = deploy(&other);
+    a.extend(["--lock", lock, "--count", "1", "--name-prefix", "other"]);
+    let out = vc.run(&a, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&other) && err.contains("manifest sha256") && err.contains(lock),
+        "{err}"
+    );
+    assert_eq!(vc.vms().len(), before, "nothing imported or cloned");
 }
 
 /// Starts tests/lab/tcp-fault in front of vcsim; returns it and its URL.

@@ -39,7 +39,7 @@ pub struct DeployArgs {
     /// dns, ssh_key) used instead of --count/--name-prefix.
     #[arg(long)]
     pub fleet: Option<PathBuf>,
-    /// fleet.lock: refuse an OVA whose sha256 differs from the one it records.
+    /// fleet.lock: refuse an OVA other than the one it records (by its manifest's sha256).
     #[arg(long)]
     pub lock: Option<PathBuf>,
     /// Datacenter (needed when there is more than one).

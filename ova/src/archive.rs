@@ -1,165 +1,15 @@
-//! The OVA: a tar with the `.ovf` first, then the `.mf`, then the disks, as ovftool
-//! writes it. Written reproducibly (fixed mtime, owner 0/0, mode 0644, fixed order)
-//! under a temporary name that is renamed only once the archive is complete.
+//! Reading an OVA: members are located in the tar and read in place, the descriptor
+//! parsed and the manifest checked as an importer would. (Writing: [`crate::package`].)
 
 use crate::manifest::{Algorithm, Manifest};
 use crate::progress::Progress;
 use crate::source::FileWindow;
 use crate::vmdk::VmdkImage;
 use crate::{format_err, ovf, Error, Result};
-use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read, Seek};
+use std::path::Path;
 use std::sync::Arc;
-
-/// A disk already written to a file, with its SHA-256 known.
-pub struct DiskFile {
-    pub name: String,
-    pub path: PathBuf,
-    pub sha256: String,
-}
-
-/// Hashes what passes through on a second thread, so SHA-256 (software on CPUs without
-/// SHA extensions) runs alongside the copy instead of after each write.
-struct HashingWriter<W: Write> {
-    inner: W,
-    tx: crossbeam_channel::Sender<Vec<u8>>,
-    hasher: std::thread::JoinHandle<String>,
-}
-
-impl<W: Write> HashingWriter<W> {
-    fn new(inner: W) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(8);
-        let hasher = std::thread::spawn(move || {
-            let mut h = Sha256::new();
-            for chunk in rx {
-                h.update(&chunk);
-            }
-            hex::encode(h.finalize())
-        });
-        Self { inner, tx, hasher }
-    }
-
-    /// Flushes; returns the inner writer and the hex SHA-256 of everything written.
-    fn finish(mut self) -> io::Result<(W, String)> {
-        self.inner.flush()?;
-        let HashingWriter { inner, tx, hasher } = self;
-        drop(tx);
-        let digest = hasher
-            .join()
-            .map_err(|_| io::Error::other("the hashing thread panicked"))?;
-        Ok((inner, digest))
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.tx
-            .send(buf[..n].to_vec())
-            .map_err(|_| io::Error::other("the hashing thread stopped"))?;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn header(name: &str, size: u64, mtime: u64) -> Result<tar::Header> {
-    let mut h = tar::Header::new_ustar();
-    h.set_path(name)
-        .map_err(|e| Error::Invalid(format!("'{name}' cannot be stored in an OVA: {e}")))?;
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(mtime);
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_cksum();
-    Ok(h)
-}
-
-/// Writes `<out>` as an OVA of `ovf_text` (named `<stem>.ovf`), its manifest and
-/// `disks`, and returns the archive's SHA-256. `mtime` is stamped on every member.
-pub fn write_ova(
-    out: &Path,
-    ovf_text: &str,
-    disks: &[DiskFile],
-    mtime: u64,
-    progress: &dyn Progress,
-) -> Result<String> {
-    let stem = out.file_stem().and_then(|s| s.to_str()).ok_or_else(|| {
-        Error::Invalid(format!(
-            "{}: the OVA needs a plain file name",
-            out.display()
-        ))
-    })?;
-    let ovf_name = format!("{stem}.ovf");
-    let mf_name = format!("{stem}.mf");
-    ovf::check_member_name(&ovf_name)?;
-    let mut manifest = Manifest::default();
-    manifest.add_sha256(&ovf_name, &crate::manifest::sha256_hex(ovf_text.as_bytes()));
-    for d in disks {
-        ovf::check_member_name(&d.name)?;
-        manifest.add_sha256(&d.name, &d.sha256);
-    }
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{stem}."))
-        .suffix(".ova.partial")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)?;
-    let total: u64 = disks
-        .iter()
-        .map(|d| std::fs::metadata(&d.path).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    progress.stage("pack OVA", total);
-    // Buffered in front of the hasher, so it gets 1 MiB pieces.
-    let mut w =
-        io::BufWriter::with_capacity(1 << 20, HashingWriter::new(tmp.as_file().try_clone()?));
-    {
-        let mut tar = tar::Builder::new(&mut w);
-        let mf_text = manifest.render();
-        for (name, text) in [(&ovf_name, ovf_text), (&mf_name, mf_text.as_str())] {
-            tar.append(&header(name, text.len() as u64, mtime)?, text.as_bytes())?;
-        }
-        for d in disks {
-            let file = File::open(&d.path)?;
-            let len = file.metadata()?.len();
-            let reader = ProgressReader {
-                inner: file.take(len),
-                progress,
-            };
-            tar.append(&header(&d.name, len, mtime)?, reader)?;
-        }
-        tar.finish()?;
-    }
-    let hashing = w.into_inner().map_err(|e| Error::Io(e.into_error()))?;
-    let (file, digest) = hashing.finish()?;
-    drop(file);
-    tmp.as_file().sync_all()?;
-    tmp.persist(out).map_err(|e| Error::Io(e.error))?;
-    progress.done();
-    Ok(digest)
-}
-
-struct ProgressReader<'a, R> {
-    inner: R,
-    progress: &'a dyn Progress,
-}
-
-impl<R: Read> Read for ProgressReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.advance(n as u64);
-        Ok(n)
-    }
-}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Member {
@@ -179,6 +29,9 @@ pub struct Ova {
 pub struct Verified {
     pub ovf: String,
     pub manifest: Option<String>,
+    /// SHA-256 of the manifest member: with every listed digest matching, it pins the
+    /// descriptor and every disk (fleet.lock records it).
+    pub manifest_sha256: Option<String>,
     /// Files whose digest matched, with the algorithm used.
     pub checked: Vec<(String, Algorithm)>,
     /// Members no manifest line covers.
@@ -277,13 +130,15 @@ impl Ova {
         Ok((m.name.clone(), self.read_text(m)?))
     }
 
-    pub fn manifest(&self) -> Result<Option<(String, Manifest)>> {
+    /// The manifest: its member name, parsed lines and SHA-256 of its bytes.
+    pub fn manifest(&self) -> Result<Option<(String, Manifest, String)>> {
         match self.members.iter().find(|m| m.name.ends_with(".mf")) {
             None => Ok(None),
             Some(m) => {
                 let text = self.read_text(m)?;
                 let mf = Manifest::parse(&text).map_err(|e| format_err!("{}: {e}", m.name))?;
-                Ok(Some((m.name.clone(), mf)))
+                let digest = crate::manifest::sha256_hex(text.as_bytes());
+                Ok(Some((m.name.clone(), mf, digest)))
             }
         }
     }
@@ -320,7 +175,7 @@ impl Ova {
         let mut unlisted = Vec::new();
         match &manifest {
             None => warnings.push("no manifest (.mf): file integrity cannot be checked".into()),
-            Some((mf_name, mf)) => {
+            Some((mf_name, mf, _)) => {
                 let total = mf
                     .entries
                     .iter()
@@ -353,6 +208,7 @@ impl Ova {
             info,
             Verified {
                 ovf: ovf_name,
+                manifest_sha256: manifest.as_ref().map(|m| m.2.clone()),
                 manifest: manifest.map(|m| m.0),
                 checked,
                 unlisted,

@@ -2,8 +2,9 @@
 //! - [`vmdk`]: streamOptimized VMDK writer (parallel deflate, bounded memory) and a
 //!   checked reader for sparse VMDKs;
 //! - [`ovf`]: the OVF 1.0 descriptor we write and a reader for any OVF;
-//! - [`manifest`], [`archive`]: the `.mf` and the OVA tar;
+//! - [`manifest`], [`archive`], [`package`]: the `.mf`, the OVA tar read and written;
 //! - [`source`], [`detect`], [`raw`]: disks as byte sources, format sniffing, raw output;
+//! - [`writeback`]: large outputs reach the disk while they are produced;
 //! - [`gpt`]: GUID partition tables read, written and grown.
 
 pub mod archive;
@@ -12,14 +13,17 @@ mod error;
 pub mod gpt;
 pub mod manifest;
 pub mod ovf;
+pub mod package;
 pub mod progress;
 pub mod raw;
 pub mod source;
 pub mod vmdk;
+pub mod writeback;
 
-pub use archive::{write_ova, DiskFile, Ova, WindowReader};
+pub use archive::{Ova, WindowReader};
 pub use detect::{open_disk, DiskFormat};
 pub use error::{Error, Result};
+pub use package::{write_ova, Written};
 pub use progress::{NoProgress, Progress};
 pub use source::{DiskSource, FileWindow, RawDisk, ReadAt};
 

@@ -1,6 +1,10 @@
 //! Writes any [`DiskSource`] out as a raw image, leaving zero regions as holes.
-//! Chunks are read (for a VMDK: inflated) by one thread per core, each writing its
+//! Chunks are read (for a VMDK: inflated) by two threads per core, each writing its
 //! chunks at their own offsets, so expanding a compressed disk is not single-threaded.
+//! Writeback of each run starts as soon as it is written, so the copy reaches the disk
+//! while it is made instead of staying behind as dirty pages that the next `fsync` must
+//! write in one go (e2fsprogs fsyncs every image it opens: the first `debugfs` on a
+//! fresh copy would wait for all of it).
 
 use crate::progress::Progress;
 use crate::source::{is_zero, DiskSource};
@@ -11,6 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const CHUNK: u64 = 1 << 20;
 const BLOCK: usize = 64 * 1024;
+/// Writes `bytes` at `at` and starts their writeback; returns how many.
+fn write_run(out: &File, bytes: &[u8], at: u64) -> Result<u64> {
+    out.write_all_at(bytes, at)?;
+    crate::writeback::start(out, at, bytes.len() as u64);
+    Ok(bytes.len() as u64)
+}
 
 /// Copies `src` into `out` (truncated to the disk size first) and returns the
 /// number of non-zero bytes written. Only data is written; zeros become holes.
@@ -19,8 +29,10 @@ pub fn write_raw(src: &dyn DiskSource, out: &File, progress: &dyn Progress) -> R
     out.set_len(0)?;
     out.set_len(size)?;
     progress.stage("extract", size);
+    // Two workers per core: while one waits on the page cache (the file's lock, memory
+    // for new pages), the other inflates.
     let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, |n| n.get() * 2)
         .min(8);
     let next = AtomicU64::new(0);
     let written = AtomicU64::new(0);
@@ -38,12 +50,23 @@ pub fn write_raw(src: &dyn DiskSource, out: &File, progress: &dyn Progress) -> R
                 .is_some_and(|at| at < start + n as u64)
             {
                 src.read_at(&mut buf[..n], start)?;
+                // One write per run of non-zero blocks; zero blocks stay holes.
+                let mut run: Option<usize> = None;
+                let mut data = 0u64;
                 for (i, block) in buf[..n].chunks(BLOCK).enumerate() {
-                    if !is_zero(block) {
-                        out.write_all_at(block, start + (i * BLOCK) as u64)?;
-                        written.fetch_add(block.len() as u64, Ordering::Relaxed);
+                    match (is_zero(block), run) {
+                        (false, None) => run = Some(i * BLOCK),
+                        (true, Some(from)) => {
+                            data += write_run(out, &buf[from..i * BLOCK], start + from as u64)?;
+                            run = None;
+                        }
+                        _ => {}
                     }
                 }
+                if let Some(from) = run {
+                    data += write_run(out, &buf[from..n], start + from as u64)?;
+                }
+                written.fetch_add(data, Ordering::Relaxed);
             }
             progress.advance(n as u64);
         }

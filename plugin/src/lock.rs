@@ -1,6 +1,8 @@
 //! `fleet.lock`: the contract between build-ova, deploy and ssh-install. It names the
 //! vDVS release, the plugin and the VIB (version + sha256), and, once build-ova has
-//! run, the OVA's sha256. Paths are relative to the lock file's folder.
+//! run, the OVA by the sha256 of its manifest (the `.mf` member lists the digest of
+//! every other member, so one digest pins the package, as an OVF certificate would).
+//! Paths are relative to the lock file's folder.
 
 use crate::{pairing, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -8,7 +10,8 @@ use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-pub const LOCK_VERSION: u32 = 1;
+/// 2: the OVA is pinned by its manifest's sha256 (1 hashed the whole file).
+pub const LOCK_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -18,7 +21,7 @@ pub struct FleetLock {
     pub plugin: PluginEntry,
     pub vib: VibEntry,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ova: Option<FileEntry>,
+    pub ova: Option<OvaEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -47,9 +50,10 @@ pub struct VibEntry {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct FileEntry {
+pub struct OvaEntry {
     pub file: String,
-    pub sha256: String,
+    /// SHA-256 of the OVA's `.mf` member.
+    pub manifest_sha256: String,
 }
 
 /// One artifact's re-check.
@@ -88,7 +92,7 @@ impl FleetLock {
         })?;
         if lock.lock_version != LOCK_VERSION {
             return Err(Error::Format(format!(
-                "fleet.lock version {} is not supported (this photon-fleet reads {LOCK_VERSION})",
+                "fleet.lock version {} is not supported (this photon-fleet reads {LOCK_VERSION}): run build-ova or `vdvs lock` again to rewrite it",
                 lock.lock_version
             )));
         }
@@ -116,8 +120,13 @@ impl FleetLock {
     }
 
     /// Re-hashes every file the lock names (relative to `dir`). The plugin bundle is
-    /// re-validated, so its digest is the bundle digest.
-    pub fn verify(&self, dir: &Path) -> Vec<Checked> {
+    /// re-validated, so its digest is the bundle digest; `ova_manifest` opens an OVA,
+    /// checks its manifest against its members and returns the manifest's sha256.
+    pub fn verify(
+        &self,
+        dir: &Path,
+        ova_manifest: &dyn Fn(&Path) -> Result<String>,
+    ) -> Vec<Checked> {
         let plugin = crate::managed::open(&dir.join(&self.plugin.file)).map(|b| b.sha256);
         let mut out = vec![
             checked(
@@ -130,17 +139,22 @@ impl FleetLock {
             self.verify_vib(dir),
         ];
         if let Some(ova) = &self.ova {
-            let got = sha256_file(&dir.join(&ova.file));
-            out.push(checked("ova", dir, &ova.file, &ova.sha256, got));
+            let got = ova_manifest(&dir.join(&ova.file));
+            out.push(checked("ova", dir, &ova.file, &ova.manifest_sha256, got));
         }
         out
     }
 }
 
 fn checked(what: &'static str, dir: &Path, file: &str, want: &str, got: Result<String>) -> Checked {
+    let digest = if what == "ova" {
+        "manifest sha256"
+    } else {
+        "sha256"
+    };
     let (ok, detail) = match got {
-        Ok(h) if h == want => (true, "sha256 matches".to_string()),
-        Ok(h) => (false, format!("sha256 {h}, the lock says {want}")),
+        Ok(h) if h == want => (true, format!("{digest} matches")),
+        Ok(h) => (false, format!("{digest} {h}, the lock says {want}")),
         Err(e) => (false, e.to_string()),
     };
     Checked {

@@ -88,20 +88,45 @@ fn lock_round_trip_verify_and_tamper() {
             file: "esx.vib".into(),
             sha256: sha256_file(&dir.path().join("esx.vib")).unwrap(),
         },
-        ova: None,
+        ova: Some(OvaEntry {
+            file: "fleet.ova".into(),
+            manifest_sha256: "ab".repeat(32),
+        }),
     };
     let path = dir.path().join("fleet.lock");
     lock.write(&path).unwrap();
     assert_eq!(FleetLock::read(&path).unwrap(), lock);
-    assert!(lock.verify(dir.path()).iter().all(|c| c.ok));
+    // The OVA check is the caller's (it needs the ova crate); it gets the OVA's path.
+    let seen = std::cell::RefCell::new(Vec::new());
+    let same = |p: &Path| {
+        seen.borrow_mut().push(p.to_path_buf());
+        Ok("ab".repeat(32))
+    };
+    assert!(lock.verify(dir.path(), &same).iter().all(|c| c.ok));
+    assert_eq!(*seen.borrow(), [dir.path().join("fleet.ova")]);
+    let other = |_: &Path| Ok("cd".repeat(32));
+    let checks = lock.verify(dir.path(), &other);
+    let ova = checks.iter().find(|c| c.what == "ova").unwrap();
+    assert!(
+        !ova.ok && ova.detail.starts_with("manifest sha256 cdcd"),
+        "{}",
+        ova.detail
+    );
     std::fs::write(dir.path().join("esx.vib"), b"swapped").unwrap();
-    let checks = lock.verify(dir.path());
+    let checks = lock.verify(dir.path(), &same);
     assert!(!checks.iter().find(|c| c.what == "vib").unwrap().ok);
     let text = std::fs::read_to_string(&path).unwrap();
     let e = FleetLock::parse(&text.replace("0.21.2.8b7dc30-0.0.1", "0.20.15f5e1d-0.0.1"))
         .unwrap_err()
         .to_string();
     assert!(e.contains("different vDVS releases"), "{e}");
+    let e = FleetLock::parse(&text.replace("lock_version = 2", "lock_version = 1"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("version 1 is not supported") && e.contains("again"),
+        "{e}"
+    );
     let e = FleetLock::parse(&format!("{text}\nsurprise = 1\n"))
         .unwrap_err()
         .to_string();

@@ -2,6 +2,7 @@
 //! found through the GPT, optionally grown, and the files of [`files`] written into
 //! it with debugfs. The caller then streams the copy into the new OVA's VMDK.
 
+pub mod consume;
 pub mod debugfs;
 pub mod files;
 

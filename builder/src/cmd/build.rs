@@ -9,7 +9,7 @@ use crate::output::{usage, Context};
 use crate::profile::{ovf_spec, BakedVersions, VmShape};
 use anyhow::{Context as _, Result};
 use ova::ovf::{Firmware, OvfDisk};
-use plugin::lock::{FileEntry, FleetLock, PluginEntry, Release, VibEntry, LOCK_VERSION};
+use plugin::lock::{FleetLock, OvaEntry, PluginEntry, Release, VibEntry, LOCK_VERSION};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -17,7 +17,8 @@ use std::time::Instant;
 #[derive(Serialize)]
 struct Report {
     ova: String,
-    sha256: String,
+    /// SHA-256 of the OVA's manifest (fleet.lock pins the OVA by it).
+    manifest_sha256: String,
     vib: String,
     lock: String,
     base: String,
@@ -36,10 +37,13 @@ struct Report {
 
 #[derive(Serialize, Default)]
 struct Seconds {
+    /// The base expanded to a raw copy (and grown).
     base: f64,
     bake: f64,
+    /// The disk deflated as a streamOptimized VMDK, in place inside the OVA.
     vmdk: f64,
-    ova: f64,
+    /// The VIB copied, fleet.lock written.
+    lock: f64,
     total: f64,
 }
 
@@ -169,19 +173,7 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
     ova::Progress::done(&ctx.bars);
     secs.bake = t.elapsed().as_secs_f64();
 
-    // 3. The disk, streamOptimized.
-    let t = Instant::now();
-    let disk_name = format!("{stem}-disk1.vmdk");
-    let vmdk_path = work.path().join(&disk_name);
-    let vmdk_file = std::fs::File::create(&vmdk_path)?;
-    let src = ova::RawDisk::open(&raw_path)?;
-    let opts = vmdk_options(&a.vmdk, &disk_name, true)?;
-    let w = ova::vmdk::write_stream_optimized(&src, &vmdk_file, &opts, &ctx.bars)?;
-    drop(vmdk_file);
-    let _ = std::fs::remove_file(&raw_path);
-    secs.vmdk = t.elapsed().as_secs_f64();
-
-    // 4. The OVA, the VIB beside it, the lock.
+    // 3. The OVA: the disk deflated straight into it, then the descriptor in front.
     let t = Instant::now();
     let shape = VmShape {
         name: stem.clone(),
@@ -195,35 +187,37 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
             Firmware::Efi
         },
     };
-    let disk = OvfDisk {
-        file_name: disk_name.clone(),
-        file_size: w.file_size,
-        capacity: w.capacity,
-        populated_size: w.populated_size,
-    };
     let baked_versions = BakedVersions {
         photon: Some(photon.clone()),
         plugin: Some(bundle.version.clone()),
         vib: Some(vib.descriptor.version.clone()),
     };
-    let mut spec = ovf_spec(&shape, disk, &baked_versions);
-    if let Some(p) = spec.product.as_mut() {
-        for prop in &mut p.properties {
-            match prop.key.as_str() {
-                "network.gateway" => prop.value = fleet.network.gateway.clone().unwrap_or_default(),
-                "network.dns" => prop.value = fleet.network.dns.join(","),
-                _ => {}
+    let ovf = |disk: &OvfDisk| {
+        let mut spec = ovf_spec(&shape, disk.clone(), &baked_versions);
+        if let Some(p) = spec.product.as_mut() {
+            for prop in &mut p.properties {
+                match prop.key.as_str() {
+                    "network.gateway" => {
+                        prop.value = fleet.network.gateway.clone().unwrap_or_default()
+                    }
+                    "network.dns" => prop.value = fleet.network.dns.join(","),
+                    _ => {}
+                }
             }
         }
-    }
-    let ovf = ova::ovf::render(&spec)?;
-    let members = [ova::DiskFile {
-        name: disk_name,
-        path: vmdk_path,
-        sha256: w.sha256.clone().unwrap_or_default(),
-    }];
-    let sha256 = ova::write_ova(&ova_path, &ovf, &members, 0, &ctx.bars)
+        ova::ovf::render(&spec)
+    };
+    let disk_name = format!("{stem}-disk1.vmdk");
+    let src = bake::consume::Consumed::open(&raw_path)?;
+    let opts = vmdk_options(&a.vmdk, &disk_name, true)?;
+    let written = ova::write_ova(&ova_path, &src, &opts, 0, &ovf, &ctx.bars)
         .with_context(|| ova_path.display().to_string())?;
+    drop(src);
+    let _ = std::fs::remove_file(&raw_path);
+    secs.vmdk = t.elapsed().as_secs_f64();
+
+    // 4. The VIB beside it, the lock.
+    let t = Instant::now();
     let undo = Undo(vec![ova_path.clone(), vib_out.clone()]);
     super::write_atomically(&vib_out, true, |f| {
         std::io::Write::write_all(&mut &*f, &vib_bytes)?;
@@ -246,20 +240,20 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
             file: super::vdvs::relative_to(&vib_out, dir),
             sha256: plugin::lock::sha256_hex(&vib_bytes),
         },
-        ova: Some(FileEntry {
+        ova: Some(OvaEntry {
             file: super::vdvs::relative_to(&ova_path, dir),
-            sha256: sha256.clone(),
+            manifest_sha256: written.manifest_sha256.clone(),
         }),
     };
     lock.write(&lock_path)
         .with_context(|| lock_path.display().to_string())?;
     undo.keep();
-    secs.ova = t.elapsed().as_secs_f64();
+    secs.lock = t.elapsed().as_secs_f64();
     secs.total = started.elapsed().as_secs_f64();
 
     let report = Report {
         ova: ova_path.display().to_string(),
-        sha256,
+        manifest_sha256: written.manifest_sha256,
         vib: vib_out.display().to_string(),
         lock: lock_path.display().to_string(),
         base: shown,
@@ -270,13 +264,13 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
         plugin_version: bundle.version,
         vib_version: vib.descriptor.version.clone(),
         root_partition: root.partition.as_ref().map(|p| p.number),
-        capacity: w.capacity,
+        capacity: written.disk.capacity,
         baked,
         seconds: secs,
     };
     ctx.emit(&report, || {
         format!(
-            "{}: Photon OS {} Docker host, vDVS {} (plugin {} as {}:{}, {} files / {} baked into partition {}), disk {}\n{}: the matching VIB\n{}: the lock\nsha256 {}  ({:.1} s: base {:.1}, bake {:.1}, vmdk {:.1}, ova {:.1})\n",
+            "{}: Photon OS {} Docker host, vDVS {} (plugin {} as {}:{}, {} files / {} baked into partition {}), disk {}\n{}: the matching VIB\n{}: the lock\nmanifest sha256 {}  ({:.1} s: base {:.1}, bake {:.1}, vmdk into the OVA {:.1}, VIB + lock {:.1})\n",
             report.ova,
             report.photon_version,
             report.vdvs_release,
@@ -289,12 +283,12 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
             human_bytes(report.capacity),
             report.vib,
             report.lock,
-            report.sha256,
+            report.manifest_sha256,
             report.seconds.total,
             report.seconds.base,
             report.seconds.bake,
             report.seconds.vmdk,
-            report.seconds.ova,
+            report.seconds.lock,
         )
     })
 }

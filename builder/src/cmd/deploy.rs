@@ -1,6 +1,6 @@
-//! deploy: check the OVA (manifest, and the lock's sha256), log in to vCenter, resolve
-//! where the VMs go and which already exist, plan, then import once (or reuse the
-//! template for this OVA) and clone the missing VMs in parallel, power them on, and
+//! deploy: check the OVA (manifest, and with --lock the manifest sha256 it records), log
+//! in to vCenter, resolve where the VMs go and which already exist, plan, then import
+//! once (or reuse the template for this OVA) and clone the missing VMs in parallel, power them on, and
 //! optionally wait for their guest IPs. `--dry-run` stops after the plan.
 
 use super::{env_nonempty, human_bytes};
@@ -94,7 +94,8 @@ pub fn connect(a: &VcArgs, f: &VcenterSection) -> Result<Client> {
     Ok(client)
 }
 
-/// The OVA, checked: manifest digests, and the lock's sha256 when a lock is given.
+/// The OVA, checked: manifest digests, and the lock's manifest sha256 when a lock is
+/// given. `sha256` (of the whole file) names the template it is imported as.
 struct CheckedOva {
     shown: String,
     archive: ova::Ova,
@@ -106,32 +107,17 @@ struct CheckedOva {
 fn check_ova(ctx: &Context, a: &DeployArgs) -> Result<CheckedOva> {
     let shown = a.ova.display().to_string();
     let archive = ova::Ova::open(&a.ova).with_context(|| shown.clone())?;
-    let (info, _) = archive.verify(&ctx.bars).with_context(|| shown.clone())?;
+    let (info, verified) = archive.verify(&ctx.bars).with_context(|| shown.clone())?;
     if info.disks.is_empty() {
         return Err(usage(format!("{shown}: the OVF has no disk to import")));
     }
     let (_, ovf_text) = archive.ovf().with_context(|| shown.clone())?;
-    let sha256 = plugin::lock::sha256_file(&a.ova).with_context(|| shown.clone())?;
     if let Some(lock_path) = &a.lock {
         let lock =
             plugin::FleetLock::read(lock_path).with_context(|| lock_path.display().to_string())?;
-        match &lock.ova {
-            Some(o) if o.sha256 == sha256 => {}
-            Some(o) => {
-                return Err(usage(format!(
-                    "{shown}: sha256 {sha256} is not the OVA {} records ({}): deploy the OVA build-ova made with that lock",
-                    lock_path.display(),
-                    o.sha256
-                )))
-            }
-            None => {
-                return Err(usage(format!(
-                    "{}: records no OVA (made before build-ova?): deploy without --lock, or rebuild",
-                    lock_path.display()
-                )))
-            }
-        }
+        check_locked(&shown, &verified, lock.ova.as_ref(), lock_path)?;
     }
+    let sha256 = plugin::lock::sha256_file(&a.ova).with_context(|| shown.clone())?;
     Ok(CheckedOva {
         shown,
         archive,
@@ -139,6 +125,32 @@ fn check_ova(ctx: &Context, a: &DeployArgs) -> Result<CheckedOva> {
         info,
         sha256,
     })
+}
+
+/// With --lock: the OVA must be the one the lock pins (by its manifest's sha256; the
+/// manifest's own digests were checked against every member just before).
+fn check_locked(
+    shown: &str,
+    verified: &ova::archive::Verified,
+    locked: Option<&plugin::lock::OvaEntry>,
+    lock_path: &std::path::Path,
+) -> Result<()> {
+    let lock = lock_path.display();
+    let Some(o) = locked else {
+        return Err(usage(format!(
+            "{lock}: records no OVA (made by `vdvs lock`, not build-ova): deploy without --lock, or run build-ova"
+        )));
+    };
+    match &verified.manifest_sha256 {
+        Some(got) if *got == o.manifest_sha256 => Ok(()),
+        Some(got) => Err(usage(format!(
+            "{shown}: manifest sha256 {got} is not the OVA {lock} records ({}): deploy the OVA build-ova made with that lock",
+            o.manifest_sha256
+        ))),
+        None => Err(usage(format!(
+            "{shown}: has no manifest, so it cannot be the OVA {lock} records: deploy the OVA build-ova made with that lock"
+        ))),
+    }
 }
 
 /// The VMs asked for: fleet.toml's [[vm]] list, or PREFIX-01..NN; each with its values

@@ -214,9 +214,10 @@ fn ova_text(r: &OvaReport) -> String {
                 r.verified.checked.iter().map(|(_, a)| a.name()).collect();
             let _ = writeln!(
                 s,
-                "Manifest    {mf}: {} files verified ({})",
+                "Manifest    {mf}: {} files verified ({}), sha256 {}",
                 r.verified.checked.len(),
-                algos.into_iter().collect::<Vec<_>>().join(", ")
+                algos.into_iter().collect::<Vec<_>>().join(", "),
+                r.verified.manifest_sha256.as_deref().unwrap_or("-")
             );
         }
         None => s.push_str("Manifest    none\n"),

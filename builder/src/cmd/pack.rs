@@ -11,7 +11,8 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct Report {
     ova: String,
-    sha256: String,
+    /// SHA-256 of the OVA's manifest, which lists the digest of every other member.
+    manifest_sha256: String,
     name: String,
     disk: String,
     capacity: u64,
@@ -47,64 +48,33 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
     ova::ovf::check_member_name(&disk_name)?;
     let shown = a.disk.display().to_string();
     let (_, src) = ova::open_disk(&a.disk).with_context(|| shown.clone())?;
-    // Fail on a bad shape before spending minutes on the disk.
-    ova::ovf::render(&ovf_spec(
-        &shape,
-        placeholder_disk(&disk_name),
-        &BakedVersions::default(),
-    ))?;
-
-    let dir = super::folder_of(&a.output);
-    let vmdk = tempfile::Builder::new()
-        .prefix(".pack-")
-        .suffix(".vmdk")
-        .tempfile_in(dir)?;
     let opts = vmdk_options(&a.vmdk, &disk_name, true)?;
-    let w = ova::vmdk::write_stream_optimized(src.as_ref(), vmdk.as_file(), &opts, &ctx.bars)
-        .with_context(|| shown.clone())?;
-    let disk = OvfDisk {
-        file_name: disk_name.clone(),
-        file_size: w.file_size,
-        capacity: w.capacity,
-        populated_size: w.populated_size,
+    let ovf = |disk: &OvfDisk| {
+        ova::ovf::render(&ovf_spec(&shape, disk.clone(), &BakedVersions::default()))
     };
-    let ovf = ova::ovf::render(&ovf_spec(&shape, disk, &BakedVersions::default()))?;
-    let files = [ova::DiskFile {
-        name: disk_name.clone(),
-        path: vmdk.path().to_path_buf(),
-        sha256: w.sha256.clone().unwrap_or_default(),
-    }];
-    // write_ova writes under a temporary name and renames when complete.
-    let sha256 = ova::write_ova(&a.output, &ovf, &files, 0, &ctx.bars)
-        .with_context(|| a.output.display().to_string())?;
+    // write_ova renders the descriptor once before the disk (a bad shape fails at once)
+    // and writes under a temporary name that it renames when complete.
+    let w = ova::write_ova(&a.output, src.as_ref(), &opts, 0, &ovf, &ctx.bars)
+        .with_context(|| format!("{shown} -> {}", a.output.display()))?;
     let report = Report {
         ova: a.output.display().to_string(),
-        sha256,
+        manifest_sha256: w.manifest_sha256,
         name: shape.name,
         disk: disk_name,
-        capacity: w.capacity,
-        populated_size: w.populated_size,
-        size: std::fs::metadata(&a.output)?.len(),
+        capacity: w.disk.capacity,
+        populated_size: w.disk.populated_size,
+        size: w.size,
     };
     ctx.emit(&report, || {
         format!(
-            "{}: VM '{}', disk {} (capacity {}, data {}), {}\nsha256 {}\n",
+            "{}: VM '{}', disk {} (capacity {}, data {}), {}\nmanifest sha256 {}\n",
             report.ova,
             report.name,
             report.disk,
             human_bytes(report.capacity),
             human_bytes(report.populated_size),
             human_bytes(report.size),
-            report.sha256
+            report.manifest_sha256
         )
     })
-}
-
-fn placeholder_disk(name: &str) -> OvfDisk {
-    OvfDisk {
-        file_name: name.into(),
-        file_size: 0,
-        capacity: 0,
-        populated_size: 0,
-    }
 }

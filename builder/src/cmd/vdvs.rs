@@ -72,9 +72,22 @@ struct LockReport {
     checks: Vec<plugin::lock::Checked>,
 }
 
+/// The OVA checked as deploy checks it (every manifest digest against its member); its
+/// manifest's sha256, which fleet.lock records.
+fn ova_manifest_sha256(path: &Path) -> plugin::Result<String> {
+    let fail = |e: ova::Error| plugin::Error::Integrity(e.to_string());
+    let (_, verified) = ova::Ova::open(path)
+        .map_err(fail)?
+        .verify(&ova::NoProgress)
+        .map_err(fail)?;
+    verified
+        .manifest_sha256
+        .ok_or_else(|| plugin::Error::Format("the OVA has no manifest (.mf)".into()))
+}
+
 pub fn inspect_lock(ctx: &Context, path: &Path) -> Result<()> {
     let lock = FleetLock::read(path)?;
-    let checks = lock.verify(super::folder_of(path));
+    let checks = lock.verify(super::folder_of(path), &ova_manifest_sha256);
     let failed: Vec<String> = checks
         .iter()
         .filter(|c| !c.ok)

@@ -59,7 +59,9 @@ pub fn write_ova(
         populated_size: capacity,
     };
     let ovf_room = blocks(ovf_for(&widest)?.len() as u64);
-    let mf_len = manifest(&ovf_name, "", &opts.file_name, "").len() as u64;
+    // Digests are fixed-length hex, so any stand-in gives the manifest's exact length.
+    let stand_in = "0".repeat(64);
+    let mf_len = manifest(&ovf_name, &stand_in, &opts.file_name, &stand_in).len() as u64;
     let mf_at = BLOCK + ovf_room * BLOCK;
     let disk_at = mf_at + BLOCK + blocks(mf_len) * BLOCK + BLOCK;
 
@@ -134,19 +136,10 @@ fn blocks(bytes: u64) -> u64 {
     bytes.div_ceil(BLOCK)
 }
 
-/// The manifest text; with empty digests, one of the same length (room is kept for it).
 fn manifest(ovf_name: &str, ovf_sha: &str, disk_name: &str, disk_sha: &str) -> String {
     let mut m = Manifest::default();
-    let blank = "0".repeat(64);
-    let or_blank = |s: &str| {
-        if s.is_empty() {
-            blank.clone()
-        } else {
-            s.to_string()
-        }
-    };
-    m.add_sha256(ovf_name, &or_blank(ovf_sha));
-    m.add_sha256(disk_name, &or_blank(disk_sha));
+    m.add_sha256(ovf_name, ovf_sha);
+    m.add_sha256(disk_name, disk_sha);
     m.render()
 }
 

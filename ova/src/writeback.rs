@@ -41,11 +41,6 @@ impl<'a> Writeback<'a> {
             flushed: offset,
         }
     }
-
-    /// Where the next byte goes.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
 }
 
 impl Write for Writeback<'_> {

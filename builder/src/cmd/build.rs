@@ -209,7 +209,7 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
     };
     let disk_name = format!("{stem}-disk1.vmdk");
     let src = bake::consume::Consumed::open(&raw_path)?;
-    let opts = vmdk_options(&a.vmdk, &disk_name, true)?;
+    let opts = vmdk_options(&a.vmdk, &disk_name)?;
     let written = ova::write_ova(&ova_path, &src, &opts, 0, &ovf, &ctx.bars)
         .with_context(|| ova_path.display().to_string())?;
     drop(src);

@@ -50,7 +50,7 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("disk.vmdk");
-    let opts = vmdk_options(&a.vmdk, file_name, false)?;
+    let opts = vmdk_options(&a.vmdk, file_name)?;
     let (populated, capacity) = write_atomically(&a.output, a.force, |f| match format {
         OutFormat::Vmdk => {
             let r = ova::vmdk::write_stream_optimized(src.as_ref(), f, &opts, &ctx.bars)

@@ -1,7 +1,7 @@
 //! deploy: check the OVA (manifest, and with --lock the manifest sha256 it records), log
 //! in to vCenter, resolve where the VMs go and which already exist, plan, then import
-//! once (or reuse the template for this OVA) and clone the missing VMs in parallel, power them on, and
-//! optionally wait for their guest IPs. `--dry-run` stops after the plan.
+//! once (or reuse the template for this OVA) and clone the missing VMs in parallel,
+//! power them on, and optionally wait for their guest IPs. `--dry-run` stops after the plan.
 
 use super::{env_nonempty, human_bytes};
 use crate::fleet::{Fleet, VcenterSection, VmEntry};

@@ -119,14 +119,12 @@ pub fn human_bytes(n: u64) -> String {
 pub fn vmdk_options(
     o: &crate::cli::VmdkOptions,
     file_name: &str,
-    sha256: bool,
 ) -> Result<ova::vmdk::WriteOptions> {
     Ok(ova::vmdk::WriteOptions {
         file_name: file_name.to_string(),
         adapter: ova::vmdk::AdapterType::parse(&o.adapter)?,
         level: o.level,
         threads: o.threads,
-        sha256,
         ..Default::default()
     })
 }

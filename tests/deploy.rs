@@ -346,18 +346,10 @@ fn interrupted_uploads_leave_no_half_imported_vm() {
     assert_eq!(vc.vms().len(), before);
 
     // vCenter goes away mid-upload: nothing can be cleaned up now; the error says what a
-    // rerun does, and the rerun removes the leftover and finishes.
+    // rerun does, and the rerun removes the leftover (it carries our import marker).
     let (mut relay, url) = fault_relay(&vc, &["--rate", "2000000"]);
     let child = vc.spawn(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
-    let start = Instant::now();
-    while vc.vm(&template).is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "import never started"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_for_import_marker(&vc, &template);
     relay.kill().unwrap();
     relay.wait().unwrap();
     let out = child.wait_with_output().unwrap();
@@ -369,8 +361,159 @@ fn interrupted_uploads_leave_no_half_imported_vm() {
 
     let j = json(&vc.run(&args, &[]));
     assert_eq!(j["plan"]["template_action"], "replace-leftover");
+    assert_eq!(j["plan"]["remove"][0]["name"], template.as_str());
     assert_eq!(j["result"]["vms"][0]["ok"], true);
     assert_eq!(vc.vm(&template).unwrap()["template"], true);
+}
+
+/// Waits until vCenter has the VM of an import in progress under `name`, marked as ours.
+fn wait_for_import_marker(vc: &VcSim, name: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Some(vm) = vc.vm(name) {
+            if vm["annotation"]
+                .as_str()
+                .unwrap()
+                .starts_with("photon-fleet:importing run=")
+            {
+                return vm;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "import never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_deploy_leaves_a_marked_leftover_that_the_rerun_replaces() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path(), 12 << 20);
+    let args = deploy(&ova);
+    let plan = json(&vc.run(&[&args[..], &["--dry-run"]].concat(), &[]));
+    let template = plan["plan"]["template"].as_str().unwrap().to_string();
+
+    // SIGKILL mid-upload: no cleanup can run. The VM vCenter made is marked as ours
+    // already, because the marker went in with the import spec.
+    let (mut relay, url) = fault_relay(&vc, &["--rate", "2000000"]);
+    let mut child = vc.spawn(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
+    let left = wait_for_import_marker(&vc, &template);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = relay.kill();
+    assert_eq!(left["template"], false);
+    assert_eq!(left["power"], "poweredOff");
+
+    // The dry run names exactly that VM, and why it may go.
+    let out = vc.run(
+        &args[1..]
+            .iter()
+            .copied()
+            .chain(["--dry-run"])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    succeeded(&out);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("remove"))
+        .unwrap_or_else(|| panic!("no removal shown: {text}"));
+    assert!(
+        line.contains(&template) && line.contains("interrupted photon-fleet import"),
+        "{line}"
+    );
+    assert_eq!(text.matches("remove ").count(), 1, "{text}");
+
+    let j = json(&vc.run(&args, &[]));
+    assert_eq!(j["plan"]["template_action"], "replace-leftover");
+    assert!(j["result"]["upload"]["bytes"].as_u64().unwrap() > 12 << 20);
+    let t = vc.vm(&template).unwrap();
+    assert_eq!(t["template"], true);
+    assert!(t["annotation"]
+        .as_str()
+        .unwrap()
+        .contains("photon-fleet:ova-sha256="));
+    assert!(!t["annotation"].as_str().unwrap().contains("importing"));
+    let clone = vc.vm("photon-docker-01").unwrap();
+    assert_eq!(clone["power"], "poweredOn");
+    assert_eq!(clone["fleet_ova"], j["ova_sha256"]);
+}
+
+#[test]
+fn vms_photon_fleet_did_not_make_are_never_touched() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path(), 64 << 10);
+    let check = |args: &[&str]| {
+        let out = vc.check(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A powered-on VM of vcsim's inventory, and a powered-off one with no annotation.
+    check(&["power", "DC0_C0_RP0_VM1", "off"]);
+    let before = vc.vms();
+    for (name, power) in [
+        ("DC0_C0_RP0_VM0", "poweredOn"),
+        ("DC0_C0_RP0_VM1", "poweredOff"),
+    ] {
+        let was = vc.vm(name).unwrap();
+        assert_eq!(was["power"], power);
+        for extra in [&["--dry-run"][..], &[]] {
+            let mut a = deploy(&ova);
+            a.extend(["--template", name, "--count", "1"]);
+            a.extend_from_slice(extra);
+            let out = vc.run(&a, &[]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+            assert!(
+                err.contains(&format!("VM '{name}' already exists ({power}, annotation"))
+                    && err.contains("photon-fleet did not make it")
+                    && err.contains("--template"),
+                "{err}"
+            );
+            assert_eq!(vc.vm(name).unwrap(), was, "{name} changed");
+        }
+    }
+    assert_eq!(vc.vms(), before, "nothing imported, cloned or removed");
+
+    // A foreign VM under a fleet VM's name: refused before the import, never replaced.
+    check(&["foreign", "photon-docker-01", "the web team's VM"]);
+    let foreign = vc.vm("photon-docker-01").unwrap();
+    let before = vc.vms();
+    let mut a = deploy(&ova);
+    a.extend(["--count", "2"]);
+    let out = vc.run(&a, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "VM 'photon-docker-01' already exists (poweredOff, annotation \"the web team's VM\")"
+        ) && err.contains("--name-prefix"),
+        "{err}"
+    );
+    assert_eq!(vc.vms(), before);
+    assert_eq!(vc.vm("photon-docker-01").unwrap(), foreign);
+
+    // Fleet VMs photon-fleet did clone are its own: a rerun counts them as there.
+    let mut a = deploy(&ova);
+    a.extend(["--count", "2", "--name-prefix", "mine"]);
+    json(&vc.run(&a, &[]));
+    let j = json(&vc.run(&a, &[]));
+    let acts: Vec<&str> = j["result"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(acts, ["exists", "exists"]);
 }
 
 #[test]

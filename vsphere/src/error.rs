@@ -1,3 +1,5 @@
+//! The vsphere crate's errors: what went wrong, with the fields a caller branches on.
+
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -17,12 +19,42 @@ pub enum Error {
     /// vCenter answered, but not as the API says it should.
     #[error("{0}")]
     Unexpected(String),
+    /// A name the deploy needs is held by a VM or template photon-fleet did not make
+    /// (or, for a template, one holding another OVA). Nothing was changed.
+    #[error("{kind} '{name}' already exists ({power_state}, annotation {annotation:?}): {why}")]
+    NameTaken {
+        /// What the name was wanted for.
+        role: Role,
+        name: String,
+        /// `VM` or `template`.
+        kind: &'static str,
+        power_state: String,
+        /// Its annotation, shortened to one printable line.
+        annotation: String,
+        /// Why it cannot be used: not ours, or a template of another OVA.
+        why: String,
+    },
+    /// A VM photon-fleet was about to remove does not carry the marker of an unfinished
+    /// import of ours (any more): it was left alone.
+    #[error(
+        "'{name}' does not carry photon-fleet's import marker ({annotation:?}): it was left alone"
+    )]
+    NotOurs { name: String, annotation: String },
+}
+
+/// What a name was wanted for, so the CLI can name the flag that changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Template,
+    FleetVm,
 }
 
 impl Error {
     pub fn is_input_error(&self) -> bool {
-        matches!(self, Error::Input(_) | Error::Tls(_))
-            || matches!(self, Error::Fault { fault, .. } if fault == "InvalidLogin")
+        matches!(
+            self,
+            Error::Input(_) | Error::Tls(_) | Error::NameTaken { .. }
+        ) || matches!(self, Error::Fault { fault, .. } if fault == "InvalidLogin")
     }
 }
 

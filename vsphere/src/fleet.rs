@@ -7,15 +7,18 @@ use crate::import::{self, ImportParams, Imported, Target};
 use crate::inventory::Placement;
 use crate::soap::MoRef;
 use crate::vm::{self, CloneConfig, VmInfo};
-use crate::{Error, Result};
+use crate::{Error, Result, Role};
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The annotation text that marks a finished template of photon-fleet's.
+const SHA_MARKER: &str = "photon-fleet:ova-sha256=";
+
 /// Marks a template as holding the OVA with this sha256 (in its annotation).
 pub fn sha_marker(sha256: &str) -> String {
-    format!("photon-fleet:ova-sha256={sha256}")
+    format!("{SHA_MARKER}{sha256}")
 }
 
 /// The prefix of the guestinfo keys that carry each VM's values (readable in the guest
@@ -70,11 +73,52 @@ pub struct Plan {
     /// The template's reference when it is reused.
     #[serde(skip)]
     pub template_ref: Option<MoRef>,
+    /// The VMs this run removes (only leftovers of our own unfinished imports).
+    pub remove: Vec<Removal>,
     pub vms: Vec<PlannedVm>,
 }
 
-/// Decides what to do from what vCenter has. A name used by a template, or twice in the
-/// request, is refused.
+/// A VM the plan removes, and why photon-fleet may: it carries the marker of an import
+/// of ours that never finished ([`vm::IMPORT_MARKER`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    pub name: String,
+    pub power_state: String,
+    pub reason: String,
+}
+
+/// What vCenter has that the plan needs: every VM of the datacenter, and for those named
+/// like a wanted VM, whether photon-fleet cloned them ([`vm::fleet_marks`]).
+pub fn survey(c: &Client, container: &MoRef, wanted: &[VmSpec]) -> Result<Vec<VmInfo>> {
+    let mut all = vm::list(c, container)?;
+    let mut named: Vec<VmInfo> = all
+        .iter()
+        .filter(|v| wanted.iter().any(|w| w.name == v.name))
+        .cloned()
+        .collect();
+    vm::fleet_marks(c, &mut named)?;
+    for n in named {
+        if let Some(v) = all.iter_mut().find(|v| v.moref == n.moref) {
+            v.fleet_ova = n.fleet_ova;
+        }
+    }
+    Ok(all)
+}
+
+fn taken(v: &VmInfo, role: Role, why: &str) -> Error {
+    Error::NameTaken {
+        role,
+        name: v.name.clone(),
+        kind: if v.template { "template" } else { "VM" },
+        power_state: v.power_state.clone(),
+        annotation: vm::annotation_line(&v.annotation),
+        why: why.into(),
+    }
+}
+
+/// Decides what to do from what vCenter has ([`survey`]). Nothing photon-fleet did not
+/// make is ever planned for change: a template name or a VM name held by anything else
+/// is refused, and the only removal is a leftover of an unfinished import of ours.
 pub fn plan(
     existing: &[VmInfo],
     wanted: &[VmSpec],
@@ -83,29 +127,38 @@ pub fn plan(
     power_on: bool,
 ) -> Result<Plan> {
     let marker = sha_marker(sha256);
-    let (template_action, template_ref, template) =
-        match existing.iter().find(|v| v.template && v.annotation.contains(&marker)) {
-            Some(t) => (TemplateAction::Reuse, t.moref.clone(), t.name.clone()),
-            None => match existing.iter().find(|v| v.name == template_name) {
-                None => (TemplateAction::Import, None, template_name.to_string()),
-                Some(v) if v.annotation.contains(&marker) => {
-                    (TemplateAction::Mark, v.moref.clone(), v.name.clone())
-                }
-                Some(v) if v.template => {
-                    return Err(Error::Input(format!(
-                        "template '{template_name}' exists but holds another OVA: pass --template with a new name, or remove it"
-                    )))
-                }
-                Some(v) if v.annotation.is_empty() => {
-                    (TemplateAction::ReplaceLeftover, v.moref.clone(), v.name.clone())
-                }
-                Some(_) => {
-                    return Err(Error::Input(format!(
-                        "a VM called '{template_name}' exists and is not ours: pass --template with another name"
-                    )))
-                }
-            },
-        };
+    let mut remove = Vec::new();
+    let (template_action, template_ref, template) = match existing
+        .iter()
+        .find(|v| v.template && v.annotation.contains(&marker))
+    {
+        Some(t) => (TemplateAction::Reuse, t.moref.clone(), t.name.clone()),
+        None => match existing.iter().find(|v| v.name == template_name) {
+            None => (TemplateAction::Import, None, template_name.to_string()),
+            Some(v) if v.annotation.contains(vm::IMPORT_MARKER) => {
+                remove.push(Removal {
+                    name: v.name.clone(),
+                    power_state: v.power_state.clone(),
+                    reason: format!(
+                        "left by an interrupted photon-fleet import ({})",
+                        vm::annotation_line(&v.annotation)
+                    ),
+                });
+                (
+                    TemplateAction::ReplaceLeftover,
+                    v.moref.clone(),
+                    v.name.clone(),
+                )
+            }
+            Some(v) if !v.template && v.annotation.contains(&marker) => {
+                (TemplateAction::Mark, v.moref.clone(), v.name.clone())
+            }
+            Some(v) if v.template && v.annotation.contains(SHA_MARKER) => {
+                return Err(taken(v, Role::Template, "it holds another OVA"))
+            }
+            Some(v) => return Err(taken(v, Role::Template, "photon-fleet did not make it")),
+        },
+    };
     let mut vms = Vec::new();
     for (i, w) in wanted.iter().enumerate() {
         if wanted[..i].iter().any(|o| o.name == w.name) {
@@ -124,10 +177,10 @@ pub fn plan(
         let action = match found {
             None => VmAction::Create,
             Some(v) if v.template => {
-                return Err(Error::Input(format!(
-                    "'{}' exists as a template, not a VM: choose another --name-prefix",
-                    w.name
-                )))
+                return Err(taken(v, Role::FleetVm, "it is a template, not a VM"))
+            }
+            Some(v) if v.fleet_ova.is_none() => {
+                return Err(taken(v, Role::FleetVm, "photon-fleet did not make it"))
             }
             Some(v) if v.power_state == "poweredOn" => VmAction::Exists,
             Some(_) if power_on => VmAction::PowerOn,
@@ -143,6 +196,7 @@ pub fn plan(
         template,
         template_action,
         template_ref,
+        remove,
         vms,
     })
 }
@@ -214,10 +268,13 @@ pub fn run(
         TemplateAction::Reuse | TemplateAction::Mark => plan.template_ref.clone(),
         TemplateAction::Import | TemplateAction::ReplaceLeftover => {
             if let Some(old) = &plan.template_ref {
-                vm::destroy_if_present(c, old, o.timeout)?;
+                // Ours: the plan chose it for its import marker, and destroy_leftover
+                // refuses it unless it still carries one.
+                vm::destroy_leftover(c, old, vm::IMPORT_MARKER, o.timeout)?;
             }
             let mut params = o.import.clone();
             params.entity_name = plan.template.clone();
+            params.marker = vm::import_marker(&run_id(), sha256);
             let done = import::import(
                 c,
                 archive,
@@ -261,7 +318,7 @@ pub fn run(
                 };
                 let (name, action) = (&planned.name, &planned.action);
                 let start = Instant::now();
-                let r = one_vm(c, &template, &target, &wanted[i], planned, &keys, o);
+                let r = one_vm(c, sha256, &template, &target, &wanted[i], planned, &keys, o);
                 o.progress.finished(name, r.is_ok());
                 let (ok, mut info, error) = match r {
                     Ok(v) => (true, v, None),
@@ -304,8 +361,18 @@ pub fn run(
     })
 }
 
+/// A run's id for its import marker: the time and process, in hex.
+fn run_id() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{:x}-{:x}", t.as_secs(), std::process::id())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn one_vm(
     c: &Client,
+    sha256: &str,
     template: &MoRef,
     at: &Target,
     spec: &VmSpec,
@@ -320,10 +387,12 @@ fn one_vm(
             p.step(&spec.name, "cloning");
             let cfg = CloneConfig {
                 annotation: None,
-                extra_config: spec
-                    .values
-                    .iter()
-                    .map(|(k, v)| (format!("{GUESTINFO}{k}"), v.clone()))
+                extra_config: std::iter::once((vm::FLEET_VM_KEY.to_string(), sha256.to_string()))
+                    .chain(
+                        spec.values
+                            .iter()
+                            .map(|(k, v)| (format!("{GUESTINFO}{k}"), v.clone())),
+                    )
                     .collect(),
                 vapp_values: spec
                     .values
@@ -408,6 +477,15 @@ mod tests {
             annotation: annotation.into(),
             power_state: power.into(),
             ip: None,
+            fleet_ova: None,
+        }
+    }
+
+    /// A VM photon-fleet cloned (its extraConfig marker read).
+    fn ours(name: &str, power: &str) -> VmInfo {
+        VmInfo {
+            fleet_ova: Some("ab".repeat(32)),
+            ..vm(name, false, "", power)
         }
     }
 
@@ -421,6 +499,15 @@ mod tests {
             .collect()
     }
 
+    fn refused(r: Result<Plan>) -> (Role, String, String) {
+        match r {
+            Err(Error::NameTaken {
+                role, name, why, ..
+            }) => (role, name, why),
+            other => panic!("expected NameTaken, got {other:?}"),
+        }
+    }
+
     #[test]
     fn templates_are_found_by_sha_not_by_name() {
         let sha = "ab".repeat(32);
@@ -429,6 +516,7 @@ mod tests {
         let p = plan(&existing, &want(&["a-01"]), "photon-fleet-abab", &sha, true).unwrap();
         assert_eq!(p.template_action, TemplateAction::Reuse);
         assert_eq!(p.template, "old-name");
+        assert!(p.remove.is_empty());
         let other = "cd".repeat(32);
         let p = plan(&existing, &want(&["a-01"]), "t", &other, true).unwrap();
         assert_eq!(p.template_action, TemplateAction::Import);
@@ -436,32 +524,47 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_and_foreign_names() {
+    fn only_our_unfinished_imports_are_removed() {
         let sha = "ab".repeat(32);
-        let leftover = [vm("t", false, "", "poweredOff")];
+        let marked = vm::import_marker("run1", &sha);
+        let leftover = [vm("t", false, &marked, "poweredOff")];
         let p = plan(&leftover, &want(&["a"]), "t", &sha, true).unwrap();
         assert_eq!(p.template_action, TemplateAction::ReplaceLeftover);
+        assert_eq!(p.remove.len(), 1);
+        assert_eq!(p.remove[0].name, "t");
+        assert!(p.remove[0].reason.contains("run=run1"), "{:?}", p.remove);
+        // Another OVA's unfinished import under this name is ours all the same.
+        let p = plan(&leftover, &want(&["a"]), "t", &"cd".repeat(32), true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::ReplaceLeftover);
+
         let unmarked = [vm("t", false, &sha_marker(&sha), "poweredOff")];
+        let p = plan(&unmarked, &want(&["a"]), "t", &sha, true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::Mark);
+        assert!(p.remove.is_empty());
+
+        // Anything else under the template's name is refused, whatever its state.
+        for foreign in [
+            vm("t", false, "someone's VM", "poweredOn"),
+            vm("t", false, "", "poweredOff"),
+            vm("t", false, "", "poweredOn"),
+            vm("t", true, "", "poweredOff"),
+        ] {
+            let (role, name, why) = refused(plan(&[foreign], &want(&["a"]), "t", &sha, true));
+            assert_eq!((role, name.as_str()), (Role::Template, "t"));
+            assert_eq!(why, "photon-fleet did not make it");
+        }
+        let other_template = [vm("t", true, &sha_marker(&"cd".repeat(32)), "poweredOff")];
+        let (role, _, why) = refused(plan(&other_template, &want(&["a"]), "t", &sha, true));
         assert_eq!(
-            plan(&unmarked, &want(&["a"]), "t", &sha, true)
-                .unwrap()
-                .template_action,
-            TemplateAction::Mark
+            (role, why.as_str()),
+            (Role::Template, "it holds another OVA")
         );
-        let foreign = [vm("t", false, "someone's VM", "poweredOn")];
-        let e = plan(&foreign, &want(&["a"]), "t", &sha, true).unwrap_err();
-        assert!(e.to_string().contains("not ours"), "{e}");
-        let other_template = [vm("t", true, "x", "poweredOff")];
-        assert!(plan(&other_template, &want(&["a"]), "t", &sha, true).is_err());
     }
 
     #[test]
-    fn vms_are_created_only_when_missing() {
+    fn vms_are_created_only_when_missing_and_never_taken_over() {
         let sha = "ab".repeat(32);
-        let existing = [
-            vm("a-01", false, "", "poweredOn"),
-            vm("a-02", false, "", "poweredOff"),
-        ];
+        let existing = [ours("a-01", "poweredOn"), ours("a-02", "poweredOff")];
         let p = plan(&existing, &want(&["a-01", "a-02", "a-03"]), "t", &sha, true).unwrap();
         let acts: Vec<VmAction> = p.vms.iter().map(|v| v.action).collect();
         assert_eq!(
@@ -471,9 +574,20 @@ mod tests {
         assert!(p.vms[0].moref.is_some() && p.vms[2].moref.is_none());
         let p = plan(&existing, &want(&["a-02"]), "t", &sha, false).unwrap();
         assert_eq!(p.vms[0].action, VmAction::ExistsOff);
-        assert!(plan(&existing, &want(&["x", "x"]), "t", &sha, true).is_err());
-        assert!(plan(&existing, &want(&["t"]), "t", &sha, true).is_err());
+        let e = plan(&existing, &want(&["x", "x"]), "t", &sha, true).unwrap_err();
+        assert!(e.to_string().contains("'x' is asked for twice"), "{e}");
+        let e = plan(&existing, &want(&["t"]), "t", &sha, true).unwrap_err();
+        assert!(e.to_string().contains("is the template's name"), "{e}");
         let tmpl = [vm("a-01", true, "", "poweredOff")];
-        assert!(plan(&tmpl, &want(&["a-01"]), "t", &sha, true).is_err());
+        let (role, name, why) = refused(plan(&tmpl, &want(&["a-01"]), "t", &sha, true));
+        assert_eq!((role, name.as_str()), (Role::FleetVm, "a-01"));
+        assert_eq!(why, "it is a template, not a VM");
+        // A VM under a fleet name that photon-fleet did not clone: refused, not "exists".
+        let foreign = [vm("a-01", false, "", "poweredOff")];
+        let (role, _, why) = refused(plan(&foreign, &want(&["a-01"]), "t", &sha, true));
+        assert_eq!(
+            (role, why.as_str()),
+            (Role::FleetVm, "photon-fleet did not make it")
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! OVF import: `OvfManager.CreateImportSpec`, `ResourcePool.ImportVApp`, then the
 //! `HttpNfcLease`: every disk streamed from the OVA (never extracted) to its device URL,
 //! `HttpNfcLeaseProgress` while it runs, `HttpNfcLeaseComplete` at the end, and on any
-//! failure `HttpNfcLeaseAbort` plus removal of the half-imported VM.
+//! failure `HttpNfcLeaseAbort` plus removal of the half-imported VM. The VM is marked as
+//! ours ([`ImportParams::marker`], its annotation) in the import spec itself, so vCenter
+//! creates it marked, before any byte is uploaded.
 
 use crate::client::Client;
 use crate::soap::{child, children, echo, esc, find, method_fault, moref, text, MoRef};
@@ -28,6 +30,9 @@ pub struct ImportParams {
     pub property_mapping: Vec<(String, String)>,
     /// `thin`, `thick`, `eagerZeroedThick`, ...
     pub disk_provisioning: Option<String>,
+    /// The annotation the new VM is created with: [`crate::vm::import_marker`], which is
+    /// what makes a leftover of this import removable (and nothing else).
+    pub marker: String,
 }
 
 /// Where the import goes.
@@ -92,8 +97,95 @@ fn params_xml(p: &ImportParams) -> String {
     x
 }
 
+/// The elements of `VirtualMachineConfigSpec` that come after `annotation` (schema order).
+const AFTER_ANNOTATION: [&str; 49] = [
+    "files",
+    "tools",
+    "flags",
+    "consolePreferences",
+    "powerOpInfo",
+    "numCPUs",
+    "vcpuConfig",
+    "numCoresPerSocket",
+    "memoryMB",
+    "memoryHotAddEnabled",
+    "cpuHotAddEnabled",
+    "cpuHotRemoveEnabled",
+    "virtualICH7MPresent",
+    "virtualSMCPresent",
+    "deviceChange",
+    "cpuAllocation",
+    "memoryAllocation",
+    "latencySensitivity",
+    "cpuAffinity",
+    "memoryAffinity",
+    "networkShaper",
+    "cpuFeatureMask",
+    "extraConfig",
+    "swapPlacement",
+    "bootOptions",
+    "vAppConfig",
+    "ftInfo",
+    "repConfig",
+    "vAppConfigRemoved",
+    "vAssertsEnabled",
+    "changeTrackingEnabled",
+    "firmware",
+    "maxMksConnections",
+    "guestAutoLockEnabled",
+    "managedBy",
+    "memoryReservationLockedToMax",
+    "nestedHVEnabled",
+    "vPMCEnabled",
+    "scheduledHardwareUpgradeInfo",
+    "vmProfile",
+    "messageBusTunnelEnabled",
+    "crypto",
+    "migrateEncryption",
+    "sgxInfo",
+    "ftEncryptionMode",
+    "guestMonitoringModeInfo",
+    "sevEnabled",
+    "pmemFailoverEnabled",
+    "vmOpNotificationToAppEnabled",
+];
+
+/// `xml` with the import spec's `configSpec.annotation` set to `note` (replaced, or
+/// inserted where the schema wants it).
+fn annotate(xml: &str, note: &str) -> Result<String> {
+    let doc = roxmltree::Document::parse(xml)
+        .map_err(|e| Error::Unexpected(format!("CreateImportSpec answer: {e}")))?;
+    let cfg = find(doc.root(), "importSpec")
+        .and_then(|s| child(s, "configSpec"))
+        .ok_or_else(|| Error::Unexpected("the import spec has no configSpec".into()))?;
+    let element = format!("<annotation>{}</annotation>", esc(note));
+    let (at, end) = match child(cfg, "annotation") {
+        Some(a) => (a.range().start, a.range().end),
+        None => {
+            let next = cfg
+                .children()
+                .find(|c| c.is_element() && AFTER_ANNOTATION.contains(&c.tag_name().name()));
+            let at = match next {
+                Some(n) => n.range().start,
+                None => {
+                    let r = cfg.range();
+                    xml[r.clone()]
+                        .rfind("</")
+                        .map(|i| r.start + i)
+                        .ok_or_else(|| {
+                            Error::Unexpected("the import spec's configSpec is empty".into())
+                        })?
+                }
+            };
+            (at, at)
+        }
+    };
+    Ok(format!("{}{element}{}", &xml[..at], &xml[end..]))
+}
+
 /// Reads a `CreateImportSpecResult`: errors refuse the import (all of them, one line).
-pub fn parse_import_spec(xml: &str) -> Result<ImportSpec> {
+/// With `note`, the VM the spec creates gets it as its annotation.
+pub fn parse_import_spec(xml: &str, note: Option<&str>) -> Result<ImportSpec> {
     let doc = roxmltree::Document::parse(xml)
         .map_err(|e| Error::Unexpected(format!("CreateImportSpec answer: {e}")))?;
     let rv = find(doc.root(), "returnval")
@@ -120,8 +212,19 @@ pub fn parse_import_spec(xml: &str) -> Result<ImportSpec> {
             })
         })
         .collect();
+    let spec_xml = match note {
+        None => echo(xml, spec, "spec")?,
+        Some(n) => {
+            let annotated = annotate(xml, n)?;
+            let doc = roxmltree::Document::parse(&annotated)
+                .map_err(|e| Error::Unexpected(format!("annotated import spec: {e}")))?;
+            let spec = find(doc.root(), "importSpec")
+                .ok_or_else(|| Error::Unexpected("CreateImportSpec gave no importSpec".into()))?;
+            echo(&annotated, spec, "spec")?
+        }
+    };
     Ok(ImportSpec {
-        spec_xml: echo(xml, spec, "spec")?,
+        spec_xml,
         files,
         warnings: messages("warning"),
     })
@@ -157,7 +260,7 @@ pub fn import(
         params_xml(params)
     );
     let r = c.call("CreateImportSpec", &ovf_manager, &body)?;
-    let spec = parse_import_spec(&r.xml)?;
+    let spec = parse_import_spec(&r.xml, Some(&params.marker))?;
     let mut sizes = Vec::new();
     for f in &spec.files {
         let m = archive.member(&f.path).ok_or_else(|| {
@@ -193,14 +296,7 @@ pub fn import(
                 warnings: spec.warnings,
             })
         }
-        Err(e) => Err(abandon(
-            c,
-            &lease,
-            entity.as_ref(),
-            &params.entity_name,
-            e,
-            timeout,
-        )),
+        Err(e) => Err(abandon(c, &lease, entity.as_ref(), params, e, timeout)),
     }
 }
 
@@ -209,13 +305,16 @@ fn abandon(
     c: &Client,
     lease: &MoRef,
     entity: Option<&MoRef>,
-    name: &str,
+    params: &ImportParams,
     e: Error,
     timeout: Duration,
 ) -> Error {
+    let name = &params.entity_name;
     let aborted = c.call("HttpNfcLeaseAbort", lease, "").is_ok();
+    // Ours: the lease's own VM, created by this ImportVApp; destroy_leftover checks again
+    // that it carries this run's marker before it touches it.
     let removed = match entity {
-        Some(vm) => crate::vm::destroy_if_present(c, vm, timeout),
+        Some(vm) => crate::vm::destroy_leftover(c, vm, &params.marker, timeout),
         None => Ok(()),
     };
     let after = match (aborted, removed) {
@@ -373,7 +472,7 @@ mod tests {
     #[test]
     fn import_spec_results_are_read() {
         let ok = r#"<E xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><returnval><importSpec xsi:type="VirtualMachineImportSpec"><configSpec><name>t</name></configSpec></importSpec><fileItem><deviceId>/t/disk:0</deviceId><path>t-disk1.vmdk</path><size>10</size></fileItem><warning><fault xsi:type="OvfHostValueNotParsed"/><localizedMessage>odd value</localizedMessage></warning></returnval></E>"#;
-        let s = parse_import_spec(ok).unwrap();
+        let s = parse_import_spec(ok, None).unwrap();
         assert!(s
             .spec_xml
             .starts_with("<spec xsi:type=\"VirtualMachineImportSpec\">"));
@@ -386,10 +485,45 @@ mod tests {
         );
         assert_eq!(s.warnings, vec!["OvfHostValueNotParsed: odd value"]);
         let bad = r#"<E xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><returnval><error><fault xsi:type="OvfUnsupportedType"/><localizedMessage>unsupported resource type: 99</localizedMessage></error></returnval></E>"#;
-        let e = parse_import_spec(bad).err().unwrap().to_string();
+        let e = parse_import_spec(bad, Some("note"))
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(
             e,
             "vCenter cannot import this OVF: OvfUnsupportedType: unsupported resource type: 99"
+        );
+    }
+
+    #[test]
+    fn the_import_marker_is_in_the_spec_where_the_schema_wants_it() {
+        let wrap = |cfg: &str| {
+            format!(
+                r#"<E xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><returnval><importSpec xsi:type="VirtualMachineImportSpec"><configSpec>{cfg}</configSpec><resPoolEntity type="ResourcePool">p</resPoolEntity></importSpec></returnval></E>"#
+            )
+        };
+        let note = "photon-fleet:importing run=1 ova=a&b";
+        let spec = |cfg: &str| parse_import_spec(&wrap(cfg), Some(note)).unwrap().spec_xml;
+        // Inserted before the first element the schema puts after annotation...
+        let s = spec("<name>t</name><guestId>x</guestId><files><vmPathName>[ds] t</vmPathName></files><numCPUs>2</numCPUs>");
+        assert!(
+            s.contains("<guestId>x</guestId><annotation>photon-fleet:importing run=1 ova=a&amp;b</annotation><files>"),
+            "{s}"
+        );
+        // ... replacing an annotation the OVF brought ...
+        let s = spec("<name>t</name><annotation>from the OVF</annotation><numCPUs>2</numCPUs>");
+        assert!(!s.contains("from the OVF"), "{s}");
+        assert_eq!(s.matches("<annotation>").count(), 1, "{s}");
+        assert!(s.contains("</annotation><numCPUs>"), "{s}");
+        // ... at the end when nothing follows; nested names do not count as children.
+        let s =
+            spec("<name>t</name><vAppConfig><product><name>files</name></product></vAppConfig>");
+        assert!(s.contains("<name>t</name><annotation>"), "{s}");
+        let s = spec("<name>t</name>");
+        assert!(s.contains("<name>t</name><annotation>"), "{s}");
+        assert!(
+            s.contains("</annotation></configSpec><resPoolEntity"),
+            "{s}"
         );
     }
 
@@ -415,6 +549,7 @@ mod tests {
             ip_protocol: None,
             property_mapping: vec![("hostname".into(), "h&1".into())],
             disk_provisioning: Some("thin".into()),
+            marker: String::new(),
         });
         assert!(x.contains("<entityName>a&lt;b</entityName>"));
         let order = [

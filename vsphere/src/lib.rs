@@ -12,5 +12,5 @@ pub mod tls;
 pub mod vm;
 
 pub use client::Client;
-pub use error::{Error, Result};
+pub use error::{Error, Result, Role};
 pub use tls::Trust;

@@ -1,5 +1,13 @@
 //! Virtual machines: list them (one ContainerView read), clone, power on, reconfigure,
-//! mark as template, destroy, and read vApp property keys and guest IPs.
+//! mark as template, remove photon-fleet's own import leftovers, and read vApp property
+//! keys, guest IPs and the extraConfig key that marks a VM as one of the fleet's.
+//!
+//! What photon-fleet owns, and so may ever remove or power off, is decided here:
+//! - a VM whose annotation holds [`IMPORT_MARKER`] is an import of ours that has not
+//!   finished (set in the import spec, before any byte is uploaded; replaced by the
+//!   template note when the import completes). Only such a VM is ever destroyed.
+//! - a VM whose extraConfig holds [`FLEET_VM_KEY`] was cloned by photon-fleet; it is
+//!   counted as a fleet VM (never replaced, never removed).
 
 use crate::client::{object_props, Client, Value};
 use crate::soap::{children, esc, find, text, MoRef};
@@ -16,6 +24,40 @@ pub struct VmInfo {
     pub annotation: String,
     pub power_state: String,
     pub ip: Option<String>,
+    /// For a VM cloned by photon-fleet: the sha256 of the OVA its template came from
+    /// ([`FLEET_VM_KEY`]). Read only for the VMs a deploy asks about ([`fleet_marks`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet_ova: Option<String>,
+}
+
+/// The annotation prefix of an import in progress: `photon-fleet:importing run=<id>
+/// ova-sha256=<sha>`. vCenter keeps it from `ImportVApp`'s config spec.
+pub const IMPORT_MARKER: &str = "photon-fleet:importing";
+
+/// The annotation photon-fleet gives the VM of an import while it runs.
+pub fn import_marker(run: &str, ova_sha256: &str) -> String {
+    format!("{IMPORT_MARKER} run={run} ova={ova_sha256}")
+}
+
+/// The extraConfig key every clone photon-fleet makes carries (value: the OVA sha256).
+pub const FLEET_VM_KEY: &str = "photon-fleet.ova-sha256";
+
+/// The extraConfig keys earlier photon-fleet releases set on every clone: a VM with one
+/// of them was made by photon-fleet too.
+const FLEET_GUESTINFO: &str = "guestinfo.photon-fleet.";
+
+/// An annotation as one short printable line, for messages.
+pub fn annotation_line(a: &str) -> String {
+    let one: String = a
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let one = one.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 80 {
+        format!("{}...", one.chars().take(77).collect::<String>())
+    } else {
+        one
+    }
 }
 
 const VM_PROPS: [&str; 5] = [
@@ -90,6 +132,48 @@ pub fn refresh(c: &Client, vms: &[MoRef]) -> Result<Vec<VmInfo>> {
         .collect();
     got.sort_by_key(|i| vms.iter().position(|v| Some(v) == i.moref.as_ref()));
     Ok(got)
+}
+
+/// Fills `fleet_ova` for each VM in `vms` from its extraConfig (one read for all of them).
+pub fn fleet_marks(c: &Client, vms: &mut [VmInfo]) -> Result<()> {
+    let refs: Vec<MoRef> = vms.iter().filter_map(|v| v.moref.clone()).collect();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    for page in c.retrieve(&refs, &["config.extraConfig"])? {
+        let doc = page.doc()?;
+        for o in doc
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == "objects")
+        {
+            let Some(obj) = crate::soap::child(o, "obj").and_then(crate::soap::moref) else {
+                continue;
+            };
+            let mark = o
+                .descendants()
+                .filter(|n| n.is_element() && n.tag_name().name() == "key")
+                .find_map(|k| {
+                    let key = k.text()?;
+                    let value = || {
+                        k.next_sibling_element()
+                            .and_then(|v| v.text())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    if key == FLEET_VM_KEY {
+                        Some(value())
+                    } else if key.starts_with(FLEET_GUESTINFO) {
+                        Some(String::new())
+                    } else {
+                        None
+                    }
+                });
+            if let Some(vm) = vms.iter_mut().find(|v| v.moref.as_ref() == Some(&obj)) {
+                vm.fleet_ova = mark;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The keys vCenter gave the VM's vApp properties: `(id, key)`. Empty when the VM has
@@ -208,19 +292,25 @@ pub fn power_on(c: &Client, vm: &MoRef, t: Duration) -> Result<()> {
     run_task(c, "PowerOnVM_Task", vm, "", t).map(|_| ())
 }
 
-/// Removes `vm` if it still exists (powering it off first).
-pub fn destroy_if_present(c: &Client, vm: &MoRef, t: Duration) -> Result<()> {
-    let state = match c.properties(std::slice::from_ref(vm), &["runtime.powerState"]) {
+/// Removes `vm`, a leftover of an import of ours, if it still exists. Its annotation
+/// is read again right here and must still hold `marker` (the [`IMPORT_MARKER`], or the
+/// marker of one run): any other VM is refused with [`Error::NotOurs`] and left as it is,
+/// powered on or not. This is the only place photon-fleet powers off or destroys a VM.
+pub fn destroy_leftover(c: &Client, vm: &MoRef, marker: &str, t: Duration) -> Result<()> {
+    let now = match refresh(c, std::slice::from_ref(vm)) {
         Ok(p) if p.is_empty() => return Ok(()),
-        Ok(p) => p,
+        Ok(mut p) => p.remove(0),
         Err(Error::Fault { fault, .. }) if fault == "ManagedObjectNotFound" => return Ok(()),
         Err(e) => return Err(e),
     };
-    let on = state
-        .iter()
-        .flat_map(|(_, p)| p)
-        .any(|(_, v)| v.text() == Some("poweredOn"));
-    if on {
+    if !now.annotation.contains(marker) {
+        return Err(Error::NotOurs {
+            name: now.name,
+            annotation: annotation_line(&now.annotation),
+        });
+    }
+    // An import never powers its VM on; if something did, the marker still says it is ours.
+    if now.power_state == "poweredOn" {
         run_task(c, "PowerOffVM_Task", vm, "", t)?;
     }
     run_task(c, "Destroy_Task", vm, "", t).map(|_| ())

@@ -288,8 +288,9 @@ pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
                 network,
             },
         )?;
-        let existing = vsphere::vm::list(&client, &placement.datacenter.moref)?;
-        let plan = fleet::plan(&existing, &wanted, &template_name, &ova.sha256, power_on)?;
+        let existing = fleet::survey(&client, &placement.datacenter.moref, &wanted)?;
+        let plan = fleet::plan(&existing, &wanted, &template_name, &ova.sha256, power_on)
+            .map_err(with_remedy)?;
         if a.dry_run {
             return Ok((placement, plan, None));
         }
@@ -310,6 +311,7 @@ pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
                 .clone()
                 .or_else(|| opts.disk_provisioning.clone())
                 .filter(|s| !s.is_empty()),
+            marker: String::new(),
         };
         let options = fleet::Options {
             import,
@@ -366,6 +368,22 @@ pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
     }
 }
 
+/// A name deploy may not use gets the flag that picks another one.
+fn with_remedy(e: vsphere::Error) -> anyhow::Error {
+    let remedy = match &e {
+        vsphere::Error::NameTaken {
+            role: vsphere::Role::Template,
+            ..
+        } => "photon-fleet never replaces it: choose another template name with --template (or [vcenter] template in fleet.toml)",
+        vsphere::Error::NameTaken {
+            role: vsphere::Role::FleetVm,
+            ..
+        } => "photon-fleet never replaces it: choose other VM names with --name-prefix (or the [[vm]] names in fleet.toml)",
+        _ => return e.into(),
+    };
+    usage(format!("{e}; {remedy}"))
+}
+
 fn text(r: &DeployReport) -> String {
     let p = r.placement;
     let mut s = format!(
@@ -383,11 +401,25 @@ fn text(r: &DeployReport) -> String {
         (None, fleet::TemplateAction::Reuse) => "reused (same OVA sha256): no upload".into(),
         (None, fleet::TemplateAction::Import) => "to import".into(),
         (None, fleet::TemplateAction::ReplaceLeftover) => {
-            "a leftover of an interrupted import: to remove and import again".into()
+            "to import again, after removing the leftover below".into()
         }
         (None, fleet::TemplateAction::Mark) => "to mark as template".into(),
     };
     let _ = writeln!(s, "  template    {} ({how})", t.template);
+    for gone in &t.remove {
+        let _ = writeln!(
+            s,
+            "  {}      {} ({}): {}",
+            if r.result.is_some() {
+                "removed"
+            } else {
+                "remove "
+            },
+            gone.name,
+            gone.power_state,
+            gone.reason
+        );
+    }
     if let Some(u) = r.result.and_then(|x| x.upload.as_ref()) {
         for w in &u.warnings {
             let _ = writeln!(s, "  warning     {w}");

@@ -28,6 +28,16 @@ fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// One field of every VM in a deploy report's result, in order.
+fn per_vm<'a>(j: &'a Value, field: &str) -> Vec<&'a str> {
+    j["result"]["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[field].as_str().unwrap())
+        .collect()
+}
+
 fn guestinfo(vm: &Value, key: &str) -> String {
     vm["guestinfo"][format!("guestinfo.photon-fleet.{key}")]
         .as_str()
@@ -88,12 +98,7 @@ fn deploys_a_fleet_once_and_reruns_idempotently() {
     let j = json(&run(&["--count", "6", "--name-prefix", "docker"]));
     assert_eq!(j["plan"]["template_action"], "reuse");
     assert!(j["result"].get("upload").is_none());
-    let acts: Vec<&str> = j["result"]["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["action"].as_str().unwrap())
-        .collect();
+    let acts = per_vm(&j, "action");
     assert_eq!(
         acts,
         ["exists", "exists", "exists", "exists", "exists", "create"]
@@ -204,12 +209,7 @@ name = "db-b"
     }
     let out = child.wait_with_output().unwrap();
     let j = json(&out);
-    let ips: Vec<&str> = j["result"]["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["ip"].as_str().unwrap())
-        .collect();
+    let ips = per_vm(&j, "ip");
     assert_eq!(ips, ["10.0.0.21", "10.0.0.99"]);
 
     let a = vc.vm("db-a").unwrap();
@@ -320,14 +320,22 @@ fn fault_relay(vc: &VcSim, args: &[&str]) -> (std::process::Child, String) {
     (child, url)
 }
 
+/// A 12 MiB OVA, the deploy arguments for it and the template name its plan gives.
+fn big_ova_plan(vc: &VcSim, dir: &Path) -> (Vec<String>, String) {
+    let ova = ova(dir, 12 << 20);
+    let args: Vec<String> = deploy(&ova).into_iter().map(String::from).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let plan = json(&vc.run(&[&a[..], &["--dry-run"]].concat(), &[]));
+    let template = plan["plan"]["template"].as_str().unwrap().to_string();
+    (args, template)
+}
+
 #[test]
 fn interrupted_uploads_leave_no_half_imported_vm() {
     let vc = VcSim::start();
     let dir = tempfile::tempdir().unwrap();
-    let ova = ova(dir.path(), 12 << 20);
-    let args = deploy(&ova);
-    let plan = json(&vc.run(&[&args[..], &["--dry-run"]].concat(), &[]));
-    let template = plan["plan"]["template"].as_str().unwrap().to_string();
+    let (args, template) = big_ova_plan(&vc, dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let before = vc.vms().len();
 
     // vCenter drops the upload connection after 2 MB: the lease is aborted and the VM
@@ -391,10 +399,8 @@ fn wait_for_import_marker(vc: &VcSim, name: &str) -> Value {
 fn a_killed_deploy_leaves_a_marked_leftover_that_the_rerun_replaces() {
     let vc = VcSim::start();
     let dir = tempfile::tempdir().unwrap();
-    let ova = ova(dir.path(), 12 << 20);
-    let args = deploy(&ova);
-    let plan = json(&vc.run(&[&args[..], &["--dry-run"]].concat(), &[]));
-    let template = plan["plan"]["template"].as_str().unwrap().to_string();
+    let (args, template) = big_ova_plan(&vc, dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     // SIGKILL mid-upload: no cleanup can run. The VM vCenter made is marked as ours
     // already, because the marker went in with the import spec.
@@ -507,12 +513,7 @@ fn vms_photon_fleet_did_not_make_are_never_touched() {
     a.extend(["--count", "2", "--name-prefix", "mine"]);
     json(&vc.run(&a, &[]));
     let j = json(&vc.run(&a, &[]));
-    let acts: Vec<&str> = j["result"]["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["action"].as_str().unwrap())
-        .collect();
+    let acts = per_vm(&j, "action");
     assert_eq!(acts, ["exists", "exists"]);
 }
 

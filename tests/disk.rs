@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{ok, peer, photon_fleet, refused};
+use common::{noise, ok, peer, photon_fleet, refused};
 
 /// `photon-fleet disk convert FROM TO`, which must succeed.
 fn convert(from: &Path, to: &Path) {
@@ -48,18 +48,6 @@ fn qemu_judges(raw: &Path, vmdk: &Path) {
         String::from_utf8_lossy(&cmp.stdout)
     );
     assert!(String::from_utf8_lossy(&cmp.stdout).contains("Images are identical"));
-}
-
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// A sparse raw disk of `size` bytes with `(offset, bytes)` written into it.

@@ -10,5 +10,5 @@ pub mod plan;
 pub mod session;
 pub mod target;
 
-pub use error::{Error, Result};
+pub use error::{Error, HostKeyProblem, Result};
 pub use target::Target;

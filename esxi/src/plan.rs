@@ -73,9 +73,9 @@ pub enum Action {
     Upgrade,
     /// Same version string, other build: remove, then install.
     Replace,
-    /// Remove the newer version, then install (only with --allow-downgrade).
+    /// Remove the newer version, then install (only when downgrades are allowed).
     Downgrade,
-    /// Nothing is touched; `reason` says why and what to do.
+    /// Nothing is touched; `refusal` says why.
     Refuse,
 }
 
@@ -90,9 +90,35 @@ pub struct Plan {
     pub action: Action,
     pub from: Option<String>,
     pub to: String,
-    /// Set the host level to this before installing (--set-acceptance).
+    /// Set the host level to this before installing ([`Options::set_acceptance`]).
     pub set_acceptance: Option<String>,
+    /// Why this action, for people.
     pub reason: String,
+    /// Why the host is refused, when it is.
+    pub refusal: Option<Refusal>,
+}
+
+/// Why a host is left alone. The callers add what the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Refusal {
+    #[error("ESXi {esxi} is older than the VIB allows (esx-version >= {min}); esxcli would fail with [DependencyError]")]
+    EsxiTooOld { esxi: String, min: String },
+    #[error("ESXi 8 refuses this VIB (no sha-256 gunzip checksum, [ProfileValidationError])")]
+    NoEsxi8Checksums,
+    #[error("{installed} is installed, newer than {target} (or not comparable)")]
+    Newer { installed: String, target: String },
+    #[error(
+        "the host's acceptance level is {host}, above the VIB's '{vib}' ([AcceptanceConfigError])"
+    )]
+    Acceptance {
+        host: String,
+        vib: String,
+        /// The level the host would need.
+        needed: String,
+    },
+    #[error("/tmp has {free_kib} KiB free, the upload needs {need_kib} KiB")]
+    TmpFull { free_kib: u64, need_kib: u64 },
 }
 
 /// Orders vDVS VIB versions by release tag; pre-0.19 `1.0.0-0.0.1` builds (no commit)
@@ -108,25 +134,24 @@ pub fn compare_versions(a: &str, b: &str) -> Option<Ordering> {
 
 pub fn plan(host: &HostFacts, vib: &VibFacts, opts: &Options) -> Plan {
     let from = host.installed.as_ref().map(|i| i.version.clone());
-    let refuse = |reason: String| Plan {
+    let refuse = |why: Refusal| Plan {
         action: Action::Refuse,
         from: from.clone(),
         to: vib.version.clone(),
         set_acceptance: None,
-        reason,
+        reason: why.to_string(),
+        refusal: Some(why),
     };
     if let Some(min) = &vib.esx_min {
         if host.esxi.numbers() < numbers(min) {
-            return refuse(format!(
-                "ESXi {} is older than the VIB allows (esx-version >= {min}); esxcli would fail with [DependencyError]: upgrade the host first",
-                host.esxi.version
-            ));
+            return refuse(Refusal::EsxiTooOld {
+                esxi: host.esxi.version.clone(),
+                min: min.clone(),
+            });
         }
     }
     if host.esxi.numbers() >= vec![8] && !vib.esxi8_checksums {
-        return refuse(
-            "ESXi 8 refuses this VIB (no sha-256 gunzip checksum, [ProfileValidationError]): make one with 'photon-fleet vib repack'".into(),
-        );
+        return refuse(Refusal::NoEsxi8Checksums);
     }
     let (action, why) = match &host.installed {
         None => (Action::Install, "not installed".to_string()),
@@ -145,34 +170,52 @@ pub fn plan(host: &HostFacts, vib: &VibFacts, opts: &Options) -> Plan {
             ),
             Some(Ordering::Greater) | None if opts.allow_downgrade => (
                 Action::Downgrade,
-                format!("{} is newer; --allow-downgrade", i.version),
+                format!("{} is newer; downgrade allowed", i.version),
             ),
             _ => {
-                return refuse(format!(
-                    "{} is installed, newer than {} (or not comparable): pass --allow-downgrade to replace it",
-                    i.version, vib.version
-                ))
+                return refuse(Refusal::Newer {
+                    installed: i.version.clone(),
+                    target: vib.version.clone(),
+                })
             }
         },
     };
-    let mut set_acceptance = None;
-    if matches!(action, Action::Skip | Action::StartService) {
-        return Plan {
-            action,
-            from,
-            to: vib.version.clone(),
-            set_acceptance,
-            reason: why,
-        };
+    // Nothing is uploaded when skipping or only starting the service.
+    let set_acceptance = if matches!(action, Action::Skip | Action::StartService) {
+        None
+    } else {
+        match upload_checks(host, vib, opts) {
+            Ok(level) => level,
+            Err(why) => return refuse(why),
+        }
+    };
+    Plan {
+        action,
+        from,
+        to: vib.version.clone(),
+        set_acceptance,
+        reason: why,
+        refusal: None,
     }
+}
+
+/// Before an upload and install: the acceptance level (the level to set, when allowed)
+/// and room in /tmp.
+fn upload_checks(
+    host: &HostFacts,
+    vib: &VibFacts,
+    opts: &Options,
+) -> Result<Option<String>, Refusal> {
+    let mut set_acceptance = None;
     let (vib_rank, host_rank) = (level_rank(&vib.acceptance), level_rank(&host.acceptance));
     if let (Some(v), Some(h)) = (vib_rank, host_rank) {
         if v > h {
             if !opts.set_acceptance {
-                return refuse(format!(
-                    "the host's acceptance level is {}, above the VIB's '{}' ([AcceptanceConfigError]): rerun with --set-acceptance to set it to {}, or use a signed VIB",
-                    host.acceptance, vib.acceptance, LEVELS[v]
-                ));
+                return Err(Refusal::Acceptance {
+                    host: host.acceptance.clone(),
+                    vib: vib.acceptance.clone(),
+                    needed: LEVELS[v].to_string(),
+                });
             }
             set_acceptance = Some(LEVELS[v].to_string());
         }
@@ -180,18 +223,13 @@ pub fn plan(host: &HostFacts, vib: &VibFacts, opts: &Options) -> Plan {
     if let Some(free) = host.tmp_free_kib {
         let need = vib.size / 1024 * 2 + 1024;
         if free < need {
-            return refuse(format!(
-                "/tmp has {free} KiB free, the upload needs {need} KiB: free space on the host's tmp ramdisk"
-            ));
+            return Err(Refusal::TmpFull {
+                free_kib: free,
+                need_kib: need,
+            });
         }
     }
-    Plan {
-        action,
-        from,
-        to: vib.version.clone(),
-        set_acceptance,
-        reason: why,
-    }
+    Ok(set_acceptance)
 }
 
 #[cfg(test)]

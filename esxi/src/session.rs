@@ -4,11 +4,11 @@
 
 use crate::known_hosts::{fingerprint, Check, KnownHosts};
 use crate::target::Target;
-use crate::{Error, Result};
+use crate::{Error, HostKeyProblem, Result};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -66,15 +66,15 @@ pub struct Connection {
     pub recorded_key: Option<String>,
 }
 
-fn ssh(target: &Target, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Ssh(format!("{target}: {what}: {e}"))
+fn ssh(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Ssh(format!("{what}: {e}"))
 }
 
 impl Connection {
     pub fn open(target: &Target, cfg: &ConnectConfig) -> Result<Self> {
         let addrs: Vec<_> = (target.host.as_str(), target.port)
             .to_socket_addrs()
-            .map_err(|e| ssh(target, "cannot resolve", e))?
+            .map_err(|e| ssh("cannot resolve", e))?
             .collect();
         let mut last = None;
         let mut tcp = None;
@@ -89,16 +89,15 @@ impl Connection {
         }
         let tcp = tcp.ok_or_else(|| {
             ssh(
-                target,
                 "cannot connect",
                 last.map_or("no address".into(), |e| e.to_string()),
             )
         })?;
-        let mut sess = ssh2::Session::new().map_err(|e| ssh(target, "libssh2", e))?;
+        let mut sess = ssh2::Session::new().map_err(|e| ssh("libssh2", e))?;
         sess.set_tcp_stream(tcp);
         sess.set_timeout(cfg.timeout.as_millis().min(u32::MAX as u128) as u32);
         sess.handshake()
-            .map_err(|e| ssh(target, "SSH handshake failed", e))?;
+            .map_err(|e| ssh("SSH handshake failed", e))?;
         let recorded_key = verify_host_key(target, &sess, &cfg.host_keys)?;
         authenticate(target, &sess, &cfg.auth)?;
         Ok(Self { sess, recorded_key })
@@ -118,23 +117,82 @@ impl Connection {
         Ok(Output { code, text })
     }
 
-    /// Writes `bytes` to the absolute `remote` path over SCP.
+    /// Writes `bytes` to the absolute `remote` path with the SCP protocol, as OpenSSH's
+    /// `scp -O` sends a file to `scp -t`: wait for the sink's ready byte, send the `C`
+    /// line, the data and the closing `\0`, reading the sink's answer after each step.
+    /// A `\x01`/`\x02` answer is the sink's own error text, and is what the error says.
     pub fn upload(&self, remote: &str, bytes: &[u8]) -> Result<()> {
-        let mut ch = self
-            .sess
-            .scp_send(Path::new(remote), 0o644, bytes.len() as u64, None)?;
-        for chunk in bytes.chunks(64 << 10) {
-            ch.write_all(chunk)?;
+        let total = bytes.len() as u64;
+        let fail = |sent: u64, reason: String| Error::Upload {
+            remote: remote.to_string(),
+            sent,
+            total,
+            reason,
+        };
+        let name = remote.rsplit('/').next().unwrap_or(remote);
+        if name.is_empty() || name.contains(['\n', '\0']) {
+            return Err(fail(0, "not a file path".into()));
         }
+        let mut ch = self.sess.channel_session()?;
+        ch.exec(&format!("scp -t {}", sh_quote(remote)))?;
+        let step = |ch: &mut ssh2::Channel, sent: u64| -> Result<()> {
+            sink_answer(ch).map_err(|reason| fail(sent, reason))
+        };
+        step(&mut ch, 0)?;
+        ch.write_all(format!("C0644 {total} {name}\n").as_bytes())
+            .map_err(|e| fail(0, e.to_string()))?;
+        step(&mut ch, 0)?;
+        let mut sent = 0u64;
+        for chunk in bytes.chunks(256 << 10) {
+            ch.write_all(chunk)
+                .map_err(|e| fail(sent, format!("connection lost ({e})")))?;
+            sent += chunk.len() as u64;
+        }
+        ch.write_all(&[0])
+            .map_err(|e| fail(sent, format!("connection lost ({e})")))?;
+        step(&mut ch, sent)?;
         ch.send_eof()?;
         ch.wait_eof()?;
         ch.close()?;
         ch.wait_close()?;
         match ch.exit_status()? {
             0 => Ok(()),
-            c => Err(Error::Ssh(format!("scp to {remote} exited {c}"))),
+            c => Err(fail(sent, format!("scp on the host exited {c}"))),
         }
     }
+}
+
+/// Reads one answer of an SCP sink: `\0` is OK; `\x01` (warning) and `\x02` (fatal)
+/// are followed by the sink's message line. The end of the stream means the
+/// connection (or the sink) went away.
+fn sink_answer(ch: &mut impl Read) -> std::result::Result<(), String> {
+    let mut b = [0u8; 1];
+    match ch.read(&mut b) {
+        Ok(0) => return Err("connection lost (the host closed it)".into()),
+        Ok(_) => {}
+        Err(e) => return Err(format!("connection lost ({e})")),
+    }
+    if b[0] == 0 {
+        return Ok(());
+    }
+    let mut line = Vec::new();
+    while line.len() < 1024 {
+        match ch.read(&mut b) {
+            Ok(1) if b[0] != b'\n' => line.push(b[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&line).trim().to_string();
+    Err(if text.is_empty() {
+        format!("the host's scp answered {:#04x}", b[0])
+    } else {
+        format!("the host's scp said: {text}")
+    })
+}
+
+/// A word for a POSIX shell, single-quoted.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 fn verify_host_key(
@@ -144,7 +202,7 @@ fn verify_host_key(
 ) -> Result<Option<String>> {
     let (key, _) = sess
         .host_key()
-        .ok_or_else(|| ssh(target, "no host key", "the server sent none"))?;
+        .ok_or_else(|| ssh("no host key", "the server sent none"))?;
     let fp = fingerprint(key);
     let name = target.known_hosts_name();
     let pin = [
@@ -158,27 +216,31 @@ fn verify_host_key(
         if pin.trim_end_matches('=') == fp {
             return Ok(None);
         }
-        return Err(Error::HostKey(format!(
-            "{target}: host key {fp} does not match the pinned {pin}: refusing to connect (if the host was reinstalled, update the pin in fleet.toml)"
-        )));
+        return Err(Error::HostKey(HostKeyProblem::PinMismatch {
+            seen: fp,
+            pin,
+        }));
     }
-    let kh_path = keys.known_hosts.display();
+    let file = keys.known_hosts.display().to_string();
     let _guard = keys.write_lock.lock().unwrap_or_else(|p| p.into_inner());
     match KnownHosts::load(&keys.known_hosts)?.check(&name, key) {
         Check::Match => Ok(None),
-        Check::Changed(line) => Err(Error::HostKey(format!(
-            "{target}: HOST KEY CHANGED (now {fp}; {kh_path} line {line} has another): refusing to connect; if the host was reinstalled, remove the old key with ssh-keygen -R '{name}' -f {kh_path}"
-        ))),
-        Check::Revoked(line) => Err(Error::HostKey(format!(
-            "{target}: host key {fp} is revoked ({kh_path} line {line}): refusing to connect"
-        ))),
+        Check::Changed(line) => Err(Error::HostKey(HostKeyProblem::Changed {
+            seen: fp,
+            file,
+            line,
+            name,
+        })),
+        Check::Revoked(line) => Err(Error::HostKey(HostKeyProblem::Revoked {
+            seen: fp,
+            file,
+            line,
+        })),
         Check::NotFound if keys.accept_new => {
             KnownHosts::append(&keys.known_hosts, &name, key)?;
             Ok(Some(fp))
         }
-        Check::NotFound => Err(Error::HostKey(format!(
-            "{target}: unknown host key {fp} (not in {kh_path}): compare it with the host's console, then rerun with --accept-new-host-keys to record it"
-        ))),
+        Check::NotFound => Err(Error::HostKey(HostKeyProblem::Unknown { seen: fp, file })),
     }
 }
 
@@ -203,7 +265,7 @@ fn authenticate(target: &Target, sess: &ssh2::Session, auth: &[Auth]) -> Result<
         }
     }
     Err(Error::Ssh(format!(
-        "{target}: authentication as '{}' failed; tried {}",
+        "authentication as '{}' failed; tried {}",
         target.user,
         if tried.is_empty() {
             "nothing (no key, agent or password given)".into()

@@ -25,7 +25,9 @@ impl Target {
                 .ok_or_else(|| Error::Input(format!("host '{spec}': missing ']'")))?;
             (h.to_string(), tail.strip_prefix(':'))
         } else if rest.matches(':').count() > 1 {
-            (rest.to_string(), None) // a bare IPv6 address
+            return Err(Error::Input(format!(
+                "host '{spec}': more than one ':' (an IPv6 address goes in brackets: [addr]:port)"
+            )));
         } else {
             match rest.split_once(':') {
                 Some((h, p)) => (h.to_string(), Some(p)),
@@ -33,7 +35,12 @@ impl Target {
             }
         };
         let port = match port {
-            None => 22,
+            None if rest.ends_with(']') || !rest.starts_with('[') => 22,
+            None => {
+                return Err(Error::Input(format!(
+                    "host '{spec}': text after ']' (expected [addr]:port)"
+                )))
+            }
             Some(p) => p.parse().ok().filter(|p| *p > 0).ok_or_else(|| {
                 Error::Input(format!("host '{spec}': port '{p}' is not a number 1-65535"))
             })?,
@@ -80,16 +87,37 @@ impl fmt::Display for Target {
     }
 }
 
-/// Parses every spec (and the lines of hosts files: `#` comments, blank lines skipped),
-/// dropping repeats but keeping the first-seen order.
-pub fn collect<'a>(specs: impl IntoIterator<Item = &'a str>, user: &str) -> Result<Vec<Target>> {
+/// Where a host spec came from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A command-line flag or a fleet.toml list: empty is an error.
+    Given,
+    /// A line of a hosts file: `#` comments and blank lines are skipped.
+    File { path: &'a str, line: usize },
+}
+
+/// Parses every spec, dropping repeats but keeping the first-seen order. A bad line of a
+/// hosts file is reported with the file and the line number.
+pub fn collect<'a>(
+    specs: impl IntoIterator<Item = (&'a str, Source<'a>)>,
+    user: &str,
+) -> Result<Vec<Target>> {
     let mut out: Vec<Target> = Vec::new();
-    for spec in specs {
-        let line = spec.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let t = Target::parse(line, user)?;
+    for (spec, from) in specs {
+        let t = match from {
+            Source::Given if spec.trim().is_empty() => {
+                return Err(Error::Input("host '': empty host name".into()))
+            }
+            Source::Given => Target::parse(spec, user)?,
+            Source::File { path, line } => {
+                let text = spec.split('#').next().unwrap_or("").trim();
+                if text.is_empty() {
+                    continue;
+                }
+                Target::parse(text, user)
+                    .map_err(|e| Error::Input(format!("{path} line {line}: {e}")))?
+            }
+        };
         if !out.iter().any(|o| o.host == t.host && o.port == t.port) {
             out.push(t);
         }
@@ -116,15 +144,44 @@ mod tests {
             Target::parse("[fe80::1]:23", "root").unwrap().host,
             "fe80::1"
         );
+        let file = |line| Source::File {
+            path: "hosts.txt",
+            line,
+        };
         let all = collect(
-            ["esx1", "root@esx1:22", "# comment", "", "esx2:2200 # lab"],
+            [
+                ("esx1", Source::Given),
+                ("root@esx1:22", file(1)),
+                ("# comment", file(2)),
+                ("", file(3)),
+                ("esx2:2200 # lab", file(4)),
+            ],
             "root",
         )
         .unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].port, 2200);
-        for bad in ["esx1:0", "esx1:http", "@esx1", "es x1", "esx1;rm"] {
-            assert!(Target::parse(bad, "root").is_err(), "{bad}");
+        let bad = |spec: &str| Target::parse(spec, "root").unwrap_err().to_string();
+        for spec in [
+            "esx1:0",
+            "esx1:http",
+            "@esx1",
+            "es x1",
+            "esx1;rm",
+            "u@h:22:33",
+        ] {
+            assert!(bad(spec).starts_with(&format!("host '{spec}'")), "{spec}");
         }
+        assert!(bad("u@h:22:33").contains("more than one ':'"));
+        assert!(bad("fe80::1").contains("brackets"));
+        assert!(bad("[fe80::1]x").contains("[addr]:port"));
+        assert_eq!(Target::parse("[fe80::1]", "root").unwrap().port, 22);
+        let e = collect([("", Source::Given)], "root").unwrap_err();
+        assert_eq!(e.to_string(), "host '': empty host name");
+        let e = collect([("ok", file(1)), ("h:1:2", file(2))], "root").unwrap_err();
+        assert!(
+            e.to_string().starts_with("hosts.txt line 2: host 'h:1:2'"),
+            "{e}"
+        );
     }
 }

@@ -51,14 +51,8 @@ pub fn plugin_dir(dir: &Path, version: &str, payload: usize) -> PathBuf {
     let b = dir.join(format!("plugin-{version}"));
     let exe = b.join("rootfs/usr/bin/vsphere-storage-for-docker");
     std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut bin = b"\x7fELF".to_vec();
-    bin.extend((0..payload).map(|_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as u8
-    }));
+    bin.extend(crate::common::noise(0x2545_F491_4F6C_DD1D, payload));
     std::fs::write(&exe, bin).unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink("vsphere-storage-for-docker", b.join("rootfs/usr/bin/vdvs"))

@@ -47,3 +47,16 @@ pub fn fails(code: i32, args: &[&str], names: &str, says: &str) -> String {
 pub fn refused(args: &[&str], names: &str, says: &str) {
     fails(2, args, names, says);
 }
+
+/// `len` pseudo-random bytes (xorshift; incompressible, reproducible from `seed`).
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}

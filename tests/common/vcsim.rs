@@ -65,15 +65,7 @@ pub fn pack_ova(dir: &Path, data: usize) -> String {
     let raw = dir.join("disk.raw");
     let f = std::fs::File::create(&raw).unwrap();
     f.set_len(64 << 20).unwrap();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let noise: Vec<u8> = (0..data.max(1))
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = crate::common::noise(0x9E37_79B9_7F4A_7C15, data.max(1));
     std::os::unix::fs::FileExt::write_at(&f, &noise, 1 << 20).unwrap();
     let out = dir.join("docker-host.ova");
     let done = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))

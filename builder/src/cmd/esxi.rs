@@ -7,9 +7,10 @@ use crate::fleet::Fleet;
 use crate::output::{usage, Context};
 use crate::progress::LineBars;
 use anyhow::{Context as _, Result};
-use esxi::host::{HostReport, Job, Mode, Observer};
-use esxi::plan::{Options, VibFacts};
+use esxi::host::{Failure, HostReport, Job, Mode, Observer};
+use esxi::plan::{Options, Refusal, VibFacts};
 use esxi::session::{Auth, ConnectConfig, HostKeys, Password};
+use esxi::HostKeyProblem;
 use esxi::Target;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -27,14 +28,32 @@ fn targets(a: &HostArgs, fleet: &Fleet) -> Result<Vec<Target>> {
         .clone()
         .or_else(|| fleet.esxi.user.clone())
         .unwrap_or_else(|| "root".into());
-    let mut specs: Vec<String> = fleet.esxi.hosts.clone();
-    specs.extend(a.hosts.iter().cloned());
+    use esxi::target::Source;
+    let mut specs: Vec<(&str, Source)> = fleet
+        .esxi
+        .hosts
+        .iter()
+        .chain(&a.hosts)
+        .map(|h| (h.as_str(), Source::Given))
+        .collect();
+    let text;
+    let shown;
     if let Some(f) = &a.hosts_file {
-        let text = std::fs::read_to_string(f).with_context(|| f.display().to_string())?;
-        specs.extend(text.lines().map(str::to_string));
+        super::require_file(f)?;
+        text = std::fs::read_to_string(f)
+            .map_err(|e| usage(format!("{}: cannot read it as text: {e}", f.display())))?;
+        shown = f.display().to_string();
+        specs.extend(text.lines().enumerate().map(|(i, l)| {
+            (
+                l,
+                Source::File {
+                    path: &shown,
+                    line: i + 1,
+                },
+            )
+        }));
     }
-    let t = esxi::target::collect(specs.iter().map(String::as_str), &user)
-        .map_err(|e| usage(e.to_string()))?;
+    let t = esxi::target::collect(specs, &user).map_err(|e| usage(e.to_string()))?;
     if t.is_empty() {
         return Err(usage(
             "no hosts: pass --host, --hosts-file or --fleet with [esxi] hosts",
@@ -100,6 +119,7 @@ fn fleet_of(a: &HostArgs) -> Result<Fleet> {
 fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib)> {
     let path = match (&a.lock, &a.vib) {
         (Some(lock_path), _) => {
+            super::require_file(lock_path)?;
             let lock = plugin::FleetLock::read(lock_path)
                 .with_context(|| lock_path.display().to_string())?;
             let dir = super::folder_of(lock_path);
@@ -115,7 +135,10 @@ fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib)> {
             }
             dir.join(&lock.vib.file)
         }
-        (None, Some(v)) => v.clone(),
+        (None, Some(v)) => {
+            super::require_file(v)?;
+            v.clone()
+        }
         (None, None) => {
             return Err(usage(
                 "which VIB? pass --lock fleet.lock (preferred) or --vib FILE",
@@ -154,12 +177,74 @@ impl Observer for LineBars {
     }
 }
 
+/// A host's report as printed: the library's typed report, plus one line for people
+/// (the failure with what to do about it, or the note).
+#[derive(Serialize)]
+struct HostView<'a> {
+    #[serde(flatten)]
+    report: &'a HostReport,
+    message: String,
+}
+
 #[derive(Serialize)]
 struct FleetReport<'a> {
     command: &'a str,
     vib: Option<&'a VibFacts>,
     ok: bool,
-    hosts: &'a [HostReport],
+    hosts: Vec<HostView<'a>>,
+}
+
+/// What the user can do about a failure, where the library cannot say (it knows no flags).
+fn remedy(f: &Failure) -> Option<String> {
+    Some(match f {
+        Failure::HostKey(HostKeyProblem::Unknown { .. }) => {
+            "compare it with the host's console, then rerun with --accept-new-host-keys to record it".into()
+        }
+        Failure::Refused(Refusal::EsxiTooOld { .. }) => "upgrade the host first".into(),
+        Failure::Refused(Refusal::NoEsxi8Checksums) => {
+            "make one with 'photon-fleet vib repack'".into()
+        }
+        Failure::Refused(Refusal::Newer { .. }) => "pass --allow-downgrade to replace it".into(),
+        Failure::Refused(Refusal::Acceptance { needed, .. }) => {
+            format!("rerun with --set-acceptance to set it to {needed}, or use a signed VIB")
+        }
+        Failure::Refused(Refusal::TmpFull { .. }) => {
+            "free space on the host's tmp ramdisk".into()
+        }
+        Failure::Connect { .. }
+        | Failure::Command { .. }
+        | Failure::Upload { .. }
+        | Failure::Checksum { .. } => "rerun the same command".into(),
+        _ => return None,
+    })
+}
+
+fn message(r: &HostReport) -> String {
+    let mut m = match &r.failure {
+        Some(f) => match remedy(f) {
+            Some(what) => format!("{f}: {what}"),
+            None => f.to_string(),
+        },
+        None => r.note.clone(),
+    };
+    let mut add = |s: String| {
+        if !m.is_empty() {
+            m.push_str("; ");
+        }
+        m.push_str(&s);
+    };
+    if !r.removed_leftovers.is_empty() {
+        add(format!(
+            "removed uploads earlier runs left: {}",
+            r.removed_leftovers.join(" ")
+        ));
+    }
+    if let Some(dir) = &r.left_on_host {
+        add(format!(
+            "LEFT ON THE HOST: {dir} (a partial upload; the next run on this host removes it)"
+        ));
+    }
+    m
 }
 
 fn table(reports: &[HostReport]) -> String {
@@ -170,8 +255,8 @@ fn table(reports: &[HostReport]) -> String {
         .unwrap_or(4)
         .max(4);
     let mut s = format!(
-        "{:<w$}  {:<6}  {:<42}  {:<13}  {:<13}  {:>6}\n",
-        "HOST", "ESXI", "BEFORE -> AFTER", "ACTION", "RESULT", "SECS"
+        "{:<w$}  {:<6}  {:<42}  {:<9}  {:<13}  {:<13}  {:>6}\n",
+        "HOST", "ESXI", "BEFORE -> AFTER", "VMDK-OPSD", "ACTION", "RESULT", "SECS"
     );
     for r in reports {
         let ver = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -186,17 +271,30 @@ fn table(reports: &[HostReport]) -> String {
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             s,
-            "{:<w$}  {:<6}  {:<42}  {:<13}  {:<13}  {:>6.1}",
+            "{:<w$}  {:<6}  {:<42}  {:<9}  {:<13}  {:<13}  {:>6.1}",
             r.host,
             r.esxi.as_deref().unwrap_or("?"),
             format!("{} -> {}", ver(&r.before), ver(&r.after)),
+            r.service.as_deref().unwrap_or("-"),
             action,
             r.result,
             r.seconds
         );
     }
-    for r in reports.iter().filter(|r| !r.message.is_empty()) {
-        let _ = writeln!(s, "{}: {}", r.host, r.message);
+    for r in reports {
+        if r.acceptance_before != r.acceptance_after {
+            let _ = writeln!(
+                s,
+                "{}: acceptance level {} -> {}",
+                r.host,
+                ver_or(&r.acceptance_before),
+                ver_or(&r.acceptance_after)
+            );
+        }
+        let m = message(r);
+        if !m.is_empty() {
+            let _ = writeln!(s, "{}: {m}", r.host);
+        }
     }
     for r in reports
         .iter()
@@ -205,6 +303,10 @@ fn table(reports: &[HostReport]) -> String {
         let _ = writeln!(s, "{}: recorded new host key {}", r.0.host, r.1);
     }
     s
+}
+
+fn ver_or(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("?")
 }
 
 fn run_fleet(
@@ -230,7 +332,13 @@ fn run_fleet(
         command,
         vib,
         ok: failed.is_empty(),
-        hosts: &reports,
+        hosts: reports
+            .iter()
+            .map(|r| HostView {
+                report: r,
+                message: message(r),
+            })
+            .collect(),
     };
     ctx.emit(&report, || table(&reports))?;
     if failed.is_empty() {
@@ -281,7 +389,7 @@ pub fn install(ctx: &Context, a: &InstallArgs) -> Result<()> {
 pub fn uninstall(ctx: &Context, a: &UninstallArgs) -> Result<()> {
     let job = Job {
         mode: if a.dry_run {
-            Mode::Status
+            Mode::UninstallDryRun
         } else {
             Mode::Uninstall
         },
@@ -310,5 +418,5 @@ pub fn status(ctx: &Context, a: &HostArgs) -> Result<()> {
         restart_hostd: false,
         run_id: run_id(),
     };
-    run_fleet(ctx, "esxi status", a, job, None, "reachable")
+    run_fleet(ctx, "esxi status", a, job, None, "with vmdk-opsd running")
 }

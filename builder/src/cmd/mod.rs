@@ -58,6 +58,23 @@ pub fn folder_of(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// Refuses an input path that is missing or not a regular file (exit 2, the path named),
+/// before anything reads it.
+pub fn require_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_dir() => Err(usage(format!(
+            "{}: is a directory, expected a file",
+            path.display()
+        ))),
+        Ok(_) => Err(usage(format!("{}: not a regular file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(usage(format!("{}: no such file", path.display())))
+        }
+        Err(e) => Err(usage(format!("{}: {e}", path.display()))),
+    }
+}
+
 /// `--fleet`, else ./fleet.toml when present, else an empty fleet.
 pub fn load_fleet(flag: &Option<std::path::PathBuf>) -> Result<crate::fleet::Fleet> {
     let path = flag

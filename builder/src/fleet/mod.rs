@@ -31,7 +31,7 @@ mod build;
 
 pub use build::{parse_size, GuestSection, ImageSection, NetworkSection, VdvsSection};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -100,7 +100,14 @@ pub struct EsxiSection {
 
 impl Fleet {
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        crate::cmd::require_file(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => crate::output::usage(format!(
+                "{}: not a TOML file (not UTF-8 text)",
+                path.display()
+            )),
+            _ => anyhow::Error::new(e).context(path.display().to_string()),
+        })?;
         let mut f: Fleet = toml::from_str(&text).map_err(|e| {
             crate::output::usage(format!(
                 "{}: {}",

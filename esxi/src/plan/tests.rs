@@ -70,7 +70,13 @@ fn install_upgrade_skip_and_downgrade() {
     let newer = host("7.0.3", c, Some("0.22.abcdef0-0.0.1"));
     let p = plan(&newer, &vib(), &OPTS);
     assert_eq!(p.action, Action::Refuse);
-    assert!(p.reason.contains("--allow-downgrade"));
+    assert_eq!(
+        p.refusal,
+        Some(Refusal::Newer {
+            installed: "0.22.abcdef0-0.0.1".into(),
+            target: vib().version
+        })
+    );
     let allow = Options {
         allow_downgrade: true,
         ..OPTS
@@ -79,23 +85,41 @@ fn install_upgrade_skip_and_downgrade() {
 }
 
 #[test]
-fn refusals_say_what_to_do() {
+fn refusals_say_why() {
     let c = "CommunitySupported";
     let p = plan(&host("5.5.0", c, None), &vib(), &OPTS);
     assert_eq!(p.action, Action::Refuse);
     assert!(p.reason.contains("esx-version >= 6.0.0"), "{}", p.reason);
+    assert!(
+        matches!(&p.refusal, Some(Refusal::EsxiTooOld { esxi, min }) if esxi == "5.5.0" && min == "6.0.0"),
+        "{:?}",
+        p.refusal
+    );
     let mut v = vib();
     v.esxi8_checksums = false;
-    assert!(plan(&host("8.0.2", c, None), &v, &OPTS)
-        .reason
-        .contains("vib repack"));
+    assert_eq!(
+        plan(&host("8.0.2", c, None), &v, &OPTS).refusal,
+        Some(Refusal::NoEsxi8Checksums)
+    );
     assert_eq!(
         plan(&host("7.0.3", c, None), &v, &OPTS).action,
         Action::Install
     );
     let partner = host("8.0.2", "PartnerSupported", None);
     let p = plan(&partner, &vib(), &OPTS);
-    assert!(p.reason.contains("--set-acceptance"), "{}", p.reason);
+    assert_eq!(
+        p.refusal,
+        Some(Refusal::Acceptance {
+            host: "PartnerSupported".into(),
+            vib: "community".into(),
+            needed: "CommunitySupported".into()
+        })
+    );
+    assert!(
+        p.reason.contains("acceptance level is PartnerSupported"),
+        "{}",
+        p.reason
+    );
     let set = Options {
         set_acceptance: true,
         ..OPTS
@@ -105,5 +129,10 @@ fn refusals_say_what_to_do() {
     assert_eq!(p.set_acceptance.as_deref(), Some("CommunitySupported"));
     let mut full = host("7.0.3", c, None);
     full.tmp_free_kib = Some(1000);
-    assert!(plan(&full, &vib(), &OPTS).reason.contains("KiB free"));
+    let p = plan(&full, &vib(), &OPTS);
+    assert!(matches!(
+        p.refusal,
+        Some(Refusal::TmpFull { free_kib: 1000, .. })
+    ));
+    assert!(p.reason.contains("1000 KiB free"), "{}", p.reason);
 }

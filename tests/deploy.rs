@@ -274,7 +274,7 @@ fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
     let (base, _) = bake::base_ova(dir, "64MiB");
     let plugin = bake::plugin_dir(dir, "0.21.2", 4096);
     let vib = bake::vib(dir, "0.21.2.8b7dc30-0.0.1");
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/fleet.toml");
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet.toml");
     let out = dir.join("out");
     bake::build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
     let built = out.join("photon-docker-5.0.ova");
@@ -309,7 +309,7 @@ fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
 
 /// Starts tests/lab/tcp-fault in front of vcsim; returns it and its URL.
 fn fault_relay(vc: &VcSim, args: &[&str]) -> (std::process::Child, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/tcp-fault");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/tcp-fault");
     let mut child = Command::new(script)
         .arg(vc.addr())
         .args(args)

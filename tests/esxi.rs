@@ -19,7 +19,7 @@ struct Lab {
 }
 
 fn lab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/esxi-lab")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/esxi-lab")
 }
 
 impl Lab {

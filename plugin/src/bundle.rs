@@ -61,13 +61,33 @@ pub fn single_vib<R: Read + Seek>(zip: R, vib_name: &str) -> Result<(Vec<u8>, Vi
     }
 }
 
+/// The bulletin ID a bundle of `vib` gets by default: `VDVS_driver-<release>` for the
+/// vDVS driver VIB, `<name>-<version>` for any other.
+pub fn default_bulletin(vib: &Vib) -> String {
+    let d = &vib.descriptor;
+    match crate::pairing::VibVersion::parse(&d.version) {
+        Ok(v) if d.name == crate::VDVS_VIB_NAME => format!("VDVS_driver-{}", v.release_tag()),
+        _ => format!("{}-{}", d.name, d.version),
+    }
+}
+
 /// Writes an offline bundle for `vibs` (what vibauthor's --offline-depot makes),
-/// so VUM / Lifecycle Manager can import it.
+/// so VUM / Lifecycle Manager can import it. The bulletin ID may only hold letters,
+/// digits, '.', '_' and '-'.
 pub fn write_bundle(
     vibs: &[(&Vib, &[u8])],
     bulletin_id: &str,
     release_date: &str,
 ) -> Result<Vec<u8>> {
+    if bulletin_id.is_empty()
+        || !bulletin_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(crate::Error::Invalid(format!(
+            "bulletin ID '{bulletin_id}' may only hold letters, digits, '.', '_' and '-'"
+        )));
+    }
     use std::io::Write;
     use zip::write::SimpleFileOptions;
     let opts = SimpleFileOptions::default()

@@ -110,7 +110,7 @@ impl FleetLock {
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_file_atomically(path, self.render().as_bytes())
+        plumbing::write_atomically(path, |mut f| Ok(f.write_all(self.render().as_bytes())?))
     }
 
     /// Re-hashes the VIB the lock names (relative to `dir`).
@@ -166,18 +166,34 @@ fn checked(what: &'static str, dir: &Path, file: &str, want: &str, got: Result<S
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder.
-fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".photon-fleet.")
-        .suffix(".partial")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| Error::Io(e.error))?;
-    Ok(())
+/// `file` as a lock records it: relative to the lock's folder `dir` when it is inside it.
+pub fn relative_to(file: &Path, dir: &Path) -> String {
+    let abs = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let (f, d) = (abs(file), abs(dir));
+    f.strip_prefix(&d)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| f.display().to_string())
+}
+
+impl PluginEntry {
+    /// The entry for `bundle`, read from `path`, in a lock kept in `dir`.
+    pub fn of(bundle: &crate::managed::PluginBundle, path: &Path, dir: &Path) -> Self {
+        Self {
+            version: bundle.version.clone(),
+            file: relative_to(path, dir),
+            sha256: bundle.sha256.clone(),
+        }
+    }
+}
+
+impl VibEntry {
+    /// The entry for `vib` (`sha256` of its file at `path`), in a lock kept in `dir`.
+    pub fn of(vib: &crate::Vib, path: &Path, sha256: String, dir: &Path) -> Self {
+        Self {
+            id: vib.id(),
+            version: vib.descriptor.version.clone(),
+            file: relative_to(path, dir),
+            sha256,
+        }
+    }
 }

@@ -16,7 +16,7 @@ pub struct VcSim {
 
 impl VcSim {
     pub fn start() -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vcsim");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/vcsim");
         let mut child = Command::new(script)
             .args(["-l", "127.0.0.1:0"])
             .env("VCSIM_USER", USER)
@@ -100,7 +100,7 @@ impl VcSim {
 
     /// tests/lab/vc-check (pyvmomi) against this vcsim.
     pub fn check(&self, args: &[&str]) -> Output {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/lab/vc-check");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/vc-check");
         Command::new(script)
             .args(args)
             .env("VC_URL", &self.url)

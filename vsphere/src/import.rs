@@ -6,6 +6,7 @@
 //! creates it marked, before any byte is uploaded.
 
 use crate::client::Client;
+use crate::inventory::Target;
 use crate::soap::{child, children, echo, esc, find, method_fault, moref, text, MoRef};
 use crate::{Error, Result};
 use ova::{Ova, Progress};
@@ -33,13 +34,6 @@ pub struct ImportParams {
     /// The annotation the new VM is created with: [`crate::vm::import_marker`], which is
     /// what makes a leftover of this import removable (and nothing else).
     pub marker: String,
-}
-
-/// Where the import goes.
-pub struct Target<'a> {
-    pub pool: &'a MoRef,
-    pub folder: &'a MoRef,
-    pub datastore: &'a MoRef,
 }
 
 /// What CreateImportSpec gave: the spec to send back and the files to upload.

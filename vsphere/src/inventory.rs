@@ -32,6 +32,23 @@ pub struct Placement {
     pub network: Named,
 }
 
+/// Where an import or a clone goes: the part of a [`Placement`] the calls take.
+pub struct Target<'a> {
+    pub pool: &'a MoRef,
+    pub folder: &'a MoRef,
+    pub datastore: &'a MoRef,
+}
+
+impl Placement {
+    pub fn target(&self) -> Target<'_> {
+        Target {
+            pool: &self.pool,
+            folder: &self.vm_folder,
+            datastore: &self.datastore.moref,
+        }
+    }
+}
+
 /// Picks `want` among `found` (or the only one when `want` is None).
 fn pick(what: &str, flag: &str, want: Option<&str>, found: Vec<(MoRef, String)>) -> Result<Named> {
     let names = || {

@@ -1,9 +1,11 @@
-//! The `vsphere` crate: a vim25 SOAP client (session, inventory, property reads) and,
-//! on top of it, the fleet deploy. Formats are pure ([`soap`]); effects sit in [`client`].
+//! The `vsphere` crate: a vim25 SOAP client. Formats are pure ([`soap`]: envelopes,
+//! faults, the import spec); every call goes through [`client`] (HTTPS, session, property
+//! reads), and the managed objects' operations sit in [`inventory`], [`import`] (OVF
+//! import over an HttpNfcLease), [`vm`] (clone, power, reconfigure, guarded removal) and
+//! [`task`]. The fleet deploy built on it lives in the `fleet` crate.
 
 pub mod client;
 mod error;
-pub mod fleet;
 pub mod import;
 pub mod inventory;
 pub mod soap;

@@ -252,7 +252,7 @@ pub fn clone(
     c: &Client,
     template: &MoRef,
     name: &str,
-    at: &crate::import::Target,
+    at: &crate::inventory::Target,
     cfg: &CloneConfig,
     t: Duration,
 ) -> Result<MoRef> {

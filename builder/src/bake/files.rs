@@ -1,8 +1,8 @@
 //! What build-ova lays into the guest, as a list of entries: the same list the bake
 //! writes with debugfs and the kickstart's postinstall writes with a shell.
 
-use crate::fleet::Fleet;
 use anyhow::{bail, Context as _, Result};
+use config::Fleet;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -11,12 +11,15 @@ pub const FIRSTBOOT: &str = "/usr/lib/photon-fleet/firstboot";
 pub const FIRSTBOOT_UNIT: &str = "photon-fleet-firstboot.service";
 pub const WANTS: &str = "/etc/systemd/system/multi-user.target.wants";
 /// Units the image starts at boot, and where Photon installs them.
+/// The units the base must already have (the first-boot unit is ours to add).
+pub const REQUIRED_UNITS: [&str; 2] = [
+    "/usr/lib/systemd/system/docker.service",
+    "/usr/lib/systemd/system/vmtoolsd.service",
+];
+
 pub const ENABLED_UNITS: &[(&str, &str)] = &[
-    ("docker.service", "/usr/lib/systemd/system/docker.service"),
-    (
-        "vmtoolsd.service",
-        "/usr/lib/systemd/system/vmtoolsd.service",
-    ),
+    ("docker.service", REQUIRED_UNITS[0]),
+    ("vmtoolsd.service", REQUIRED_UNITS[1]),
     (
         FIRSTBOOT_UNIT,
         "/etc/systemd/system/photon-fleet-firstboot.service",

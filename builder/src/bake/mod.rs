@@ -6,10 +6,11 @@ pub mod consume;
 pub mod debugfs;
 pub mod files;
 
-use crate::output::usage;
+use crate::bad as usage;
 use anyhow::{bail, Context as _, Result};
 use debugfs::{cmd, ExtFs};
 use files::{Content, Entry};
+use indicatif::HumanBytes;
 use ova::gpt::{self, Partition, Table};
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -126,8 +127,8 @@ pub fn grow(image: &Path, root: Root, size: u64) -> Result<Root> {
     if size < old {
         return Err(usage(format!(
             "[image] disk_size {} is smaller than the base disk ({}); disks only grow",
-            crate::cmd::human_bytes(size),
-            crate::cmd::human_bytes(old)
+            HumanBytes(size),
+            HumanBytes(old)
         )));
     }
     if size == old {
@@ -241,9 +242,9 @@ pub fn bake(fs: &ExtFs, entries: &[Entry], must_exist: &[&str], shown: &str) -> 
     if need_blocks > free || entries.len() as u64 > st.free_inodes {
         return Err(usage(format!(
             "{shown}: the root filesystem is too full for the bake: it needs {} and {} inodes, {} and {} inodes are free; set [image] disk_size in fleet.toml to grow the disk",
-            crate::cmd::human_bytes(need_blocks * bs),
+            HumanBytes(need_blocks * bs),
             entries.len(),
-            crate::cmd::human_bytes(free * bs),
+            HumanBytes(free * bs),
             st.free_inodes
         )));
     }

@@ -1,9 +1,10 @@
 //! `photon-fleet disk convert IN OUT`
 
-use super::{ensure_distinct, human_bytes, vmdk_options, write_atomically};
+use super::{ensure_distinct, refuse_existing, vmdk_options};
 use crate::cli::{ConvertArgs, OutFormat};
 use crate::output::{usage, Context};
 use anyhow::{Context as _, Result};
+use indicatif::HumanBytes;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -51,7 +52,8 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or("disk.vmdk");
     let opts = vmdk_options(&a.vmdk, file_name)?;
-    let (populated, capacity) = write_atomically(&a.output, a.force, |f| match format {
+    refuse_existing(&a.output, a.force)?;
+    let (populated, capacity) = plumbing::write_atomically(&a.output, |f| match format {
         OutFormat::Vmdk => {
             let r = ova::vmdk::write_stream_optimized(src.as_ref(), f, &opts, &ctx.bars)
                 .with_context(|| shown.clone())?;
@@ -60,7 +62,7 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
         OutFormat::Raw => {
             let n =
                 ova::raw::write_raw(src.as_ref(), f, &ctx.bars).with_context(|| shown.clone())?;
-            Ok((n, src.size()))
+            Ok::<_, anyhow::Error>((n, src.size()))
         }
     })?;
     let report = Report {
@@ -83,9 +85,9 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
             report.input,
             report.output,
             report.output_format,
-            human_bytes(report.capacity),
-            human_bytes(report.populated_size),
-            human_bytes(report.file_size),
+            HumanBytes(report.capacity),
+            HumanBytes(report.populated_size),
+            HumanBytes(report.file_size),
             report.seconds
         )
     })

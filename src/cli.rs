@@ -25,8 +25,8 @@ pub enum Command {
     /// Write the Photon installer kickstart (JSON) that installs the same Docker host from
     /// the Photon ISO: docker, open-vm-tools and a postinstall laying down the baked files.
     Kickstart(KickstartArgs),
-    /// Import the OVA into vCenter and clone a fleet of VMs. This release checks the OVA,
-    /// vCenter and the placement and prints the plan (--dry-run); import comes next.
+    /// Import the OVA into vCenter once and clone a fleet of VMs from it: per-VM values,
+    /// powered on, optionally waiting for guest IPs. --dry-run prints the plan only.
     Deploy(crate::vc_cli::DeployArgs),
     /// vCenter tools.
     #[command(subcommand)]

@@ -1,14 +1,11 @@
-//! `photon-fleet disk demo-base OUT.raw`: a Photon-like base disk for demos and tests,
-//! made the way the tests' bases are: GPT (written by the `ova` crate) with an empty EFI
+//! A Photon-like base disk for demos and tests (`photon-fleet disk demo-base`), made the
+//! way the tests' bases are: GPT (written by the `ova` crate) with an empty EFI
 //! system partition and an ext4 root built by `mke2fs -d` from a folder laid out like
 //! Photon OS 5.0. It is NOT bootable (no kernel, no boot loader).
 
-use super::{human_bytes, refuse_existing};
 use crate::bake::debugfs::{e2fs_tool, run_e2fs};
-use crate::cli::DemoBaseArgs;
-use crate::fleet::parse_size;
-use crate::output::{usage, Context};
-use anyhow::{bail, Context as _, Result};
+use crate::{bad as usage, Result};
+use anyhow::bail;
 use ova::gpt::{self, Partition, Table};
 use std::path::Path;
 use std::process::Command;
@@ -79,15 +76,25 @@ fn populate(tree: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
-    let size = parse_size(&a.size).map_err(usage)?;
+/// The demo base written.
+#[derive(Debug, serde::Serialize)]
+pub struct DemoBase {
+    pub file: String,
+    pub size: u64,
+    pub root_partition: u32,
+    pub root_offset: u64,
+    pub root_size: u64,
+    pub bootable: bool,
+    pub note: &'static str,
+}
+
+/// Writes a demo base of `size` bytes (16 MiB to 64 TiB) to `output`.
+pub fn write(output: &Path, size: u64) -> Result<DemoBase> {
     if !(16 << 20..=64 << 40).contains(&size) {
         return Err(usage(format!(
-            "--size {}: a demo base is 16 MiB to 64 TiB",
-            a.size
+            "size {size}: a demo base is 16 MiB to 64 TiB"
         )));
     }
-    refuse_existing(&a.output, a.force)?;
     let tree = tempfile::tempdir()?;
     populate(tree.path())?;
     let sectors = size / gpt::SECTOR;
@@ -118,12 +125,9 @@ pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
     };
     let root = &table.partitions[1];
     // Written beside the output under a temporary name, renamed when complete.
-    let tmp = tempfile::Builder::new()
-        .prefix(".demo-base.")
-        .suffix(".partial")
-        .tempfile_in(super::folder_of(&a.output))?;
+    let tmp = plumbing::Output::create(output)?;
     {
-        let f = tmp.as_file();
+        let f = tmp.file();
         f.set_len(sectors * gpt::SECTOR)?;
         gpt::write(f, &table)?;
         f.sync_all()?;
@@ -144,35 +148,14 @@ pub fn run(ctx: &Context, a: &DemoBaseArgs) -> Result<()> {
             .env("E2FSPROGS_FAKE_TIME", EPOCH);
         run_e2fs(mke2fs, "mke2fs")?;
     }
-    tmp.persist(&a.output)
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-    #[derive(serde::Serialize)]
-    struct Report<'a> {
-        file: String,
-        size: u64,
-        root_partition: u32,
-        root_offset: u64,
-        root_size: u64,
-        bootable: bool,
-        note: &'a str,
-    }
-    let r = Report {
-        file: a.output.display().to_string(),
+    tmp.commit()?;
+    Ok(DemoBase {
+        file: output.display().to_string(),
         size: sectors * gpt::SECTOR,
         root_partition: root.number,
         root_offset: root.offset(),
         root_size: root.len(),
         bootable: false,
         note: "demo base: Photon OS 5.0 layout for build-ova, NOT bootable",
-    };
-    ctx.emit(&r, || {
-        format!(
-            "{}: {} demo base, ext4 root on partition {} at offset {} ({}); NOT bootable, pass a real Photon OVA with --base\n",
-            r.file,
-            human_bytes(r.size),
-            r.root_partition,
-            r.root_offset,
-            human_bytes(r.root_size)
-        )
     })
 }

@@ -1,5 +1,5 @@
-//! fleet.toml: the file that describes a fleet: [image], [docker], [vdvs], [guest] and
-//! [network] for build-ova (see `build.rs`), [vcenter] and [[vm]] for deploy, [esxi] for
+//! What the user asks for, as types: fleet.toml (the file that describes a fleet:
+//! [image], [docker], [vdvs], [guest] and [network] for build-ova (see `image.rs`), [vcenter] and [[vm]] for deploy, [esxi] for
 //! ssh-install. Unknown keys are refused with the line they are on. The documented
 //! example is `examples/fleet.toml`.
 //!
@@ -27,14 +27,22 @@
 //! "esx1.lab" = "SHA256:Vv0p0k5yC1xXbmJwT1kq2cU1cH6yWcJ0m6v4bC3n2dA"
 //! ```
 
-mod build;
+#![forbid(unsafe_code)]
 
-pub use build::{parse_size, GuestSection, ImageSection, NetworkSection, VdvsSection};
+pub mod error;
+pub mod govc;
+mod image;
 
-use anyhow::Result;
+pub use error::{require_file, BadInput, Error, Result};
+pub use govc::GovcOptions;
+pub use image::{parse_size, GuestSection, ImageSection, NetworkSection, VdvsSection};
+
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The fleet file a command reads when none is named.
+pub const DEFAULT: &str = "fleet.toml";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -99,23 +107,24 @@ pub struct EsxiSection {
 }
 
 impl Fleet {
+    /// `path`, else `./fleet.toml` when there is one, else an empty fleet: the one rule
+    /// every command follows.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) => Self::read(p),
+            None if Path::new(DEFAULT).is_file() => Self::read(Path::new(DEFAULT)),
+            None => Ok(Self::default()),
+        }
+    }
+
     pub fn read(path: &Path) -> Result<Self> {
-        crate::cmd::require_file(path)?;
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::InvalidData => crate::output::usage(format!(
-                "{}: not a TOML file (not UTF-8 text)",
-                path.display()
-            )),
-            _ => anyhow::Error::new(e).context(path.display().to_string()),
-        })?;
-        let mut f: Fleet = toml::from_str(&text).map_err(|e| {
-            crate::output::usage(format!(
-                "{}: {}",
-                path.display(),
-                e.to_string().replace('\n', " ")
-            ))
-        })?;
-        let bad = |e: String| crate::output::usage(format!("{}: {e}", path.display()));
+        let text = error::read_text(path, "a TOML file")?;
+        let bad = |e: String| Error::Invalid {
+            path: path.display().to_string(),
+            why: e,
+        };
+        let mut f: Fleet =
+            toml::from_str(&text).map_err(|e| bad(e.to_string().replace('\n', " ")))?;
         f.image.check().map_err(bad)?;
         f.vdvs.check().map_err(bad)?;
         f.guest.check().map_err(bad)?;
@@ -132,15 +141,13 @@ impl Fleet {
             }
         }
         for vm in &f.vm {
-            vm.check().map_err(|e| {
-                crate::output::usage(format!("{}: [[vm]] '{}': {e}", path.display(), vm.name))
-            })?;
+            vm.check()
+                .map_err(|e| bad(format!("[[vm]] '{}': {e}", vm.name)))?;
         }
         for (host, fp) in &f.esxi.host_keys {
             if !fp.starts_with("SHA256:") {
-                return Err(crate::output::usage(format!(
-                    "{}: host_keys.\"{host}\" must be a SHA256:... fingerprint (ssh-keygen -l -E sha256)",
-                    path.display()
+                return Err(bad(format!(
+                    "host_keys.\"{host}\" must be a SHA256:... fingerprint (ssh-keygen -l -E sha256)"
                 )));
             }
         }
@@ -183,7 +190,7 @@ impl VmEntry {
                 .map_err(|_| format!("'{ip}' is not an IP address"))?;
         }
         if let Some(k) = &self.ssh_key {
-            build::check_ssh_key(k).map_err(|e| format!("ssh_key: {e}"))?;
+            image::check_ssh_key(k).map_err(|e| format!("ssh_key: {e}"))?;
         }
         Ok(())
     }

@@ -1,20 +1,52 @@
-//! `photon-fleet kickstart`: the Photon installer kickstart for users who install from
-//! the ISO (Packer or by hand). Packages docker + open-vm-tools on linux-esx; the
-//! postinstall lays down exactly the files build-ova bakes (the same list, from
-//! `bake::files`), the plugin bundle coming in through `additional_files`.
+//! The Photon installer kickstart for users who install from the ISO (Packer or by
+//! hand). Packages docker + open-vm-tools on linux-esx; the postinstall lays down exactly
+//! the files build-ova bakes (the same list, from `bake::files`), the plugin bundle
+//! coming in through `additional_files`. [`make`] takes typed inputs and returns the text.
 
-use super::{env_nonempty, write_atomically};
 use crate::bake::files::{self, Content, Entry};
-use crate::cli::{InstallerArg, KickstartArgs};
-use crate::fleet::Fleet;
-use crate::output::{usage, Context};
-use anyhow::{Context as _, Result};
+use crate::{bad as usage, Result};
+use anyhow::Context as _;
 use base64::Engine as _;
+use config::Fleet;
 use kickstart::{
     BootMode, Disk, Filesystem, Kickstart, Network, Partition, Password, PublicKey, ServiceState,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// Which Photon installer the kickstart is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Installer {
+    /// From late 2024 on: `public_key` as an object.
+    Current,
+    /// Older installers: `public_key` as a plain string.
+    Legacy,
+}
+
+/// What the kickstart is made from.
+pub struct KickstartInputs<'a> {
+    pub fleet: &'a Fleet,
+    pub plugin: PathBuf,
+    pub vib: PathBuf,
+    /// Where the installer finds the plugin bundle tar.
+    pub bundle_source: String,
+    /// Target disk device.
+    pub disk: String,
+    pub installer: Installer,
+    /// A crypted root password; the root account is locked without one.
+    pub root_password_hash: Option<String>,
+}
+
+/// The kickstart, and what went into it.
+#[derive(Debug, serde::Serialize)]
+pub struct Made {
+    #[serde(skip)]
+    pub text: String,
+    pub plugin_version: String,
+    pub vib_version: String,
+    pub files: usize,
+    pub bundle_source: String,
+}
 
 /// Where additional_files puts the bundle tar; the postinstall unpacks and removes it.
 const BUNDLE_TAR: &str = "/opt/photon-fleet/vdvs/plugin.tar";
@@ -56,30 +88,17 @@ pub fn postinstall(entries: &[Entry]) -> Vec<String> {
     lines
 }
 
-pub fn run(ctx: &Context, a: &KickstartArgs) -> Result<()> {
-    let fleet_path = a
-        .fleet
-        .clone()
-        .or_else(|| Some(PathBuf::from("fleet.toml")).filter(|p| p.exists()));
-    let fleet = fleet_path
-        .as_deref()
-        .map_or(Ok(Fleet::default()), Fleet::read)?;
-    let pick = |flag: &Option<PathBuf>, f: &Option<PathBuf>, what: &str| {
-        flag.clone().or_else(|| f.clone()).ok_or_else(|| {
-            usage(format!(
-                "no {what}: pass --{what} or set [vdvs] {what} in fleet.toml"
-            ))
-        })
-    };
-    let plugin_path = pick(&a.plugin, &fleet.vdvs.plugin, "plugin")?;
-    let vib_path = pick(&a.vib, &fleet.vdvs.vib, "vib")?;
+/// Makes the kickstart (validated as the installer validates it).
+pub fn make(a: &KickstartInputs) -> Result<Made> {
+    let fleet = a.fleet;
+    let (plugin_path, vib_path) = (&a.plugin, &a.vib);
     let bundle =
-        plugin::managed::open(&plugin_path).with_context(|| plugin_path.display().to_string())?;
-    let (_, vib) = plugin::open_vib(&vib_path).with_context(|| vib_path.display().to_string())?;
+        plugin::managed::open(plugin_path).with_context(|| plugin_path.display().to_string())?;
+    let (_, vib) = plugin::open_vib(vib_path).with_context(|| vib_path.display().to_string())?;
     plugin::pairing::check(&bundle.version, &vib.descriptor.version)?;
     if !a.bundle_source.starts_with('/') {
         return Err(usage(format!(
-            "--bundle-source '{}' must be an absolute path in the installer",
+            "the plugin bundle's source '{}' must be an absolute path in the installer",
             a.bundle_source
         )));
     }
@@ -88,8 +107,8 @@ pub fn run(ctx: &Context, a: &KickstartArgs) -> Result<()> {
         plugin: &bundle.version,
         vib: &vib.descriptor.version,
     };
-    let entries = files::config_entries(&fleet, &versions)?;
-    let password = match env_nonempty("PHOTON_FLEET_ROOT_PASSWORD_HASH") {
+    let entries = files::config_entries(fleet, &versions)?;
+    let password = match a.root_password_hash.clone() {
         Some(hash) => Password {
             crypted: true,
             text: hash,
@@ -102,11 +121,11 @@ pub fn run(ctx: &Context, a: &KickstartArgs) -> Result<()> {
         },
     };
     let public_key = fleet.guest.ssh_keys.first().map(|k| match a.installer {
-        InstallerArg::Current => PublicKey::WithReason {
+        Installer::Current => PublicKey::WithReason {
             key: k.clone(),
             reason: "photon-fleet [guest] ssh_keys".into(),
         },
-        InstallerArg::Legacy => PublicKey::Plain(k.clone()),
+        Installer::Legacy => PublicKey::Plain(k.clone()),
     });
     let mut services = BTreeMap::from([
         ("docker".to_string(), ServiceState::Enabled),
@@ -165,31 +184,12 @@ pub fn run(ctx: &Context, a: &KickstartArgs) -> Result<()> {
         arch: None,
     };
     ks.validate()
-        .map_err(|e| usage(format!("the kickstart photon-fleet made is not valid: {e}")))?;
-    let text = ks.render()?;
-    write_atomically(&a.output, a.force, |f| {
-        std::io::Write::write_all(&mut &*f, text.as_bytes())?;
-        Ok(())
-    })?;
-    #[derive(serde::Serialize)]
-    struct Report {
-        kickstart: String,
-        plugin_version: String,
-        vib_version: String,
-        files: usize,
-        bundle_source: String,
-    }
-    let r = Report {
-        kickstart: a.output.display().to_string(),
+        .map_err(|e| anyhow::anyhow!("the kickstart photon-fleet made is not valid: {e}"))?;
+    Ok(Made {
+        text: ks.render()?,
         plugin_version: bundle.version,
         vib_version: vib.descriptor.version.clone(),
         files: entries.len(),
         bundle_source: a.bundle_source.clone(),
-    };
-    ctx.emit(&r, || {
-        format!(
-            "{}: Photon kickstart (linux-esx, docker, open-vm-tools, vDVS {}); the installer must find the plugin bundle tar at {}\n",
-            r.kickstart, r.plugin_version, r.bundle_source
-        )
     })
 }

@@ -1,7 +1,7 @@
 //! `--options FILE`: govc's import options JSON (what `govc import.spec` prints), so
 //! users can bring the file they already have. Unknown keys are refused by name.
 
-use anyhow::{Context, Result};
+use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -70,19 +70,15 @@ const POLICIES: [&str; 4] = [
 
 impl GovcOptions {
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-        let o: Self = serde_json::from_str(&text).map_err(|e| {
-            crate::output::usage(format!(
-                "{}: {e} (expected govc import.spec options)",
-                path.display()
-            ))
-        })?;
+        let text = crate::error::read_text(path, "a JSON file")?;
+        let invalid = |why: String| Error::Invalid {
+            path: path.display().to_string(),
+            why,
+        };
+        let o: Self = serde_json::from_str(&text)
+            .map_err(|e| invalid(format!("{e} (expected govc import.spec options)")))?;
         let bad = |what: &str, v: &str, ok: &[&str]| {
-            crate::output::usage(format!(
-                "{}: {what} '{v}' is not one of {}",
-                path.display(),
-                ok.join(", ")
-            ))
+            invalid(format!("{what} '{v}' is not one of {}", ok.join(", ")))
         };
         if let Some(d) = o.disk_provisioning.as_deref().filter(|d| !d.is_empty()) {
             if !PROVISIONING.contains(&d) {
@@ -95,9 +91,8 @@ impl GovcOptions {
             }
         }
         if let Some(p) = o.deployment.as_deref().filter(|p| !p.is_empty()) {
-            return Err(crate::output::usage(format!(
-                "{}: Deployment '{p}': the OVA has no deployment options",
-                path.display()
+            return Err(invalid(format!(
+                "Deployment '{p}': the OVA has no deployment options"
             )));
         }
         Ok(o)

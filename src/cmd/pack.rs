@@ -1,10 +1,11 @@
 //! `photon-fleet ova pack DISK OUT.ova`: a disk into an OVA with the Docker-host profile.
 
-use super::{human_bytes, vmdk_options};
+use super::vmdk_options;
 use crate::cli::{FirmwareArg, PackArgs};
 use crate::output::{usage, Context};
-use crate::profile::{ovf_spec, BakedVersions, VmShape};
 use anyhow::{Context as _, Result};
+use builder::profile::{ovf_spec, BakedVersions, VmShape};
+use indicatif::HumanBytes;
 use ova::ovf::{Firmware, OvfDisk};
 use serde::Serialize;
 
@@ -71,9 +72,9 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
             report.ova,
             report.name,
             report.disk,
-            human_bytes(report.capacity),
-            human_bytes(report.populated_size),
-            human_bytes(report.size),
+            HumanBytes(report.capacity),
+            HumanBytes(report.populated_size),
+            HumanBytes(report.size),
             report.manifest_sha256
         )
     })

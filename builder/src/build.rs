@@ -1,0 +1,391 @@
+//! build-ova as a function: Photon OS base + vDVS plugin bundle + VIB -> the Docker-host
+//! OVA (plugin prebaked, first boot set up), the matching VIB and fleet.lock, in an
+//! output folder. [`build`] takes typed [`BuildInputs`] and returns a [`Built`] report;
+//! the CLI and `up` call the same function.
+
+use crate::bake::{self, debugfs::ExtFs, files, Baked, Root};
+use crate::profile::{ovf_spec, BakedVersions, VmShape};
+use crate::{bad, Result};
+use anyhow::Context as _;
+use config::Fleet;
+use ova::ovf::{Firmware, OvfDisk};
+use plugin::lock::{relative_to, FleetLock, OvaEntry, PluginEntry, Release, VibEntry};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What build-ova is asked to do.
+pub struct BuildInputs<'a> {
+    pub fleet: &'a Fleet,
+    pub base: PathBuf,
+    pub plugin: PathBuf,
+    pub vib: PathBuf,
+    /// The output folder (OVA, VIB and fleet.lock go here).
+    pub out: PathBuf,
+    /// Replace outputs that exist.
+    pub force: bool,
+    /// Deflate level, threads and adapter of the OVA's disk (its file name is set here).
+    pub vmdk: ova::vmdk::WriteOptions,
+}
+
+impl<'a> BuildInputs<'a> {
+    /// Inputs from fleet.toml's `[image] base` and `[vdvs] plugin/vib` where no path is given.
+    pub fn from_fleet(
+        fleet: &'a Fleet,
+        base: Option<PathBuf>,
+        plugin: Option<PathBuf>,
+        vib: Option<PathBuf>,
+        out: PathBuf,
+    ) -> Result<Self> {
+        let pick = |given: Option<PathBuf>, from: &Option<PathBuf>, flag: &str, key: &str| {
+            given.or_else(|| from.clone()).ok_or_else(|| {
+                bad(format!(
+                    "no {flag}: pass --{flag} or set {key} in fleet.toml"
+                ))
+            })
+        };
+        Ok(Self {
+            fleet,
+            base: pick(base, &fleet.image.base, "base", "[image] base")?,
+            plugin: pick(plugin, &fleet.vdvs.plugin, "plugin", "[vdvs] plugin")?,
+            vib: pick(vib, &fleet.vdvs.vib, "vib", "[vdvs] vib")?,
+            out,
+            force: false,
+            vmdk: ova::vmdk::WriteOptions::default(),
+        })
+    }
+}
+
+/// What build-ova made.
+#[derive(Debug, Serialize)]
+pub struct Built {
+    pub ova: String,
+    /// SHA-256 of the OVA's manifest (fleet.lock pins the OVA by it).
+    pub manifest_sha256: String,
+    pub vib: String,
+    pub lock: String,
+    pub base: String,
+    pub base_kind: &'static str,
+    pub photon_version: String,
+    /// /etc/photon-release of the base, as read for the version check.
+    pub photon_release: Option<String>,
+    pub vdvs_release: String,
+    pub plugin_version: String,
+    pub vib_version: String,
+    /// The plugin's name and tag in Docker (`vsphere:latest`).
+    pub plugin_as: String,
+    pub root_partition: Option<u32>,
+    pub capacity: u64,
+    pub baked: Baked,
+    pub seconds: Seconds,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Seconds {
+    /// The base expanded to a raw copy (and grown).
+    pub base: f64,
+    pub bake: f64,
+    /// The disk deflated as a streamOptimized VMDK, in place inside the OVA.
+    pub vmdk: f64,
+    /// The VIB copied, fleet.lock written.
+    pub lock: f64,
+    pub total: f64,
+}
+
+/// "VMware Photon OS 5.0\nPHOTON_BUILD_NUMBER=..." -> "5.0"
+fn photon_version(release: &str) -> Option<String> {
+    let first = release.lines().next()?;
+    let v = first.rsplit(' ').next()?.trim();
+    (first.contains("Photon") && !v.is_empty()).then(|| v.to_string())
+}
+
+/// Deletes the finished outputs again unless `keep()` is called (a later step failed).
+struct Undo(Vec<PathBuf>);
+
+impl Undo {
+    fn keep(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The two vDVS halves, checked to be one release before any disk work.
+struct Vdvs {
+    bundle: plugin::managed::PluginBundle,
+    vib_bytes: Vec<u8>,
+    vib: plugin::Vib,
+    release: String,
+}
+
+fn vdvs(i: &BuildInputs) -> Result<Vdvs> {
+    let bundle =
+        plugin::managed::open(&i.plugin).with_context(|| i.plugin.display().to_string())?;
+    let (vib_bytes, vib) = plugin::open_vib(&i.vib).with_context(|| i.vib.display().to_string())?;
+    let pair = plugin::pairing::check(&bundle.version, &vib.descriptor.version)
+        .with_context(|| format!("{} and {}", i.plugin.display(), i.vib.display()))?;
+    Ok(Vdvs {
+        bundle,
+        vib_bytes,
+        vib,
+        release: pair.release,
+    })
+}
+
+/// The output files, named from the image's name and Photon version.
+struct Outputs {
+    stem: String,
+    ova: PathBuf,
+    vib: PathBuf,
+    lock: PathBuf,
+}
+
+fn outputs(i: &BuildInputs, photon: &str, vib_version: &str) -> Result<Outputs> {
+    let stem = format!("{}-{photon}", i.fleet.image.name);
+    let o = Outputs {
+        ova: i.out.join(format!("{stem}.ova")),
+        vib: i
+            .out
+            .join(format!("{}-{vib_version}.vib", plugin::VDVS_VIB_NAME)),
+        lock: i.out.join("fleet.lock"),
+        stem,
+    };
+    for p in [&o.ova, &o.vib, &o.lock] {
+        if p.exists() && !i.force {
+            return Err(bad(format!(
+                "{} already exists (pass --force to replace it)",
+                p.display()
+            )));
+        }
+    }
+    Ok(o)
+}
+
+/// The Photon version: what the base says, checked against `[image] photon_version`.
+fn photon(i: &BuildInputs, release: Option<&str>, shown: &str) -> Result<String> {
+    let detected = release.and_then(photon_version);
+    match (&i.fleet.image.photon_version, &detected) {
+        (Some(want), Some(got)) if want != got => Err(bad(format!(
+            "{shown} is Photon OS {got}, but fleet.toml [image] photon_version says {want}"
+        ))),
+        (Some(v), _) | (None, Some(v)) => Ok(v.clone()),
+        (None, None) => Err(bad(format!(
+            "{shown}: no /etc/photon-release in the root filesystem; set [image] photon_version if this really is Photon OS"
+        ))),
+    }
+}
+
+/// Runs build-ova. Nothing is left under a final name unless everything succeeded.
+pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
+    let started = Instant::now();
+    let mut secs = Seconds::default();
+    let v = vdvs(i)?;
+    let disk_size = i
+        .fleet
+        .image
+        .disk_size
+        .as_deref()
+        .map(config::parse_size)
+        .transpose()
+        .map_err(bad)?;
+    std::fs::create_dir_all(&i.out).with_context(|| i.out.display().to_string())?;
+    let work = tempfile::Builder::new()
+        .prefix(".build-ova-")
+        .tempdir_in(&i.out)?;
+    let raw_path = work.path().join("disk.raw");
+    let shown = i.base.display().to_string();
+
+    // 1. The base, as one sparse raw copy.
+    let t = Instant::now();
+    let base_kind = bake::expand(&i.base, &std::fs::File::create(&raw_path)?, progress)?;
+    let mut root = bake::find_root(&raw_path, &shown)?;
+    if let Some(size) = disk_size {
+        root = bake::grow(&raw_path, root, size).with_context(|| shown.clone())?;
+    }
+    secs.base = t.elapsed().as_secs_f64();
+
+    // 2. The bake.
+    let t = Instant::now();
+    let fs = ExtFs::new(&raw_path, root.offset)?;
+    let release = fs.cat("/etc/photon-release")?;
+    let photon = photon(i, release.as_deref(), &shown)?;
+    let out = outputs(i, &photon, &v.vib.descriptor.version)?;
+    let baked = bake_files(i, &v, &fs, work.path(), &shown, progress)?;
+    secs.bake = t.elapsed().as_secs_f64();
+
+    // 3. The OVA: the disk deflated straight into it, then the descriptor in front.
+    let t = Instant::now();
+    let written = write_ova(i, &v, &out, &photon, &raw_path, progress)?;
+    let _ = std::fs::remove_file(&raw_path);
+    secs.vmdk = t.elapsed().as_secs_f64();
+
+    // 4. The VIB beside it, the lock.
+    let t = Instant::now();
+    let undo = Undo(vec![out.ova.clone(), out.vib.clone()]);
+    plumbing::write_atomically(&out.vib, |f| {
+        std::io::Write::write_all(&mut &*f, &v.vib_bytes)
+    })?;
+    lock(i, &v, &out, &written.manifest_sha256)?;
+    undo.keep();
+    secs.lock = t.elapsed().as_secs_f64();
+    secs.total = started.elapsed().as_secs_f64();
+    Ok(Built {
+        ova: out.ova.display().to_string(),
+        manifest_sha256: written.manifest_sha256,
+        vib: out.vib.display().to_string(),
+        lock: out.lock.display().to_string(),
+        base: shown,
+        base_kind,
+        photon_version: photon,
+        photon_release: release,
+        vdvs_release: v.release,
+        plugin_version: v.bundle.version,
+        vib_version: v.vib.descriptor.version.clone(),
+        plugin_as: format!("{}:{}", i.fleet.vdvs.alias, i.fleet.vdvs.tag),
+        root_partition: root_number(&root),
+        capacity: written.disk.capacity,
+        baked,
+        seconds: secs,
+    })
+}
+
+fn root_number(root: &Root) -> Option<u32> {
+    root.partition.as_ref().map(|p| p.number)
+}
+
+/// Stages the baked files (config from fleet.toml, the plugin bundle) and writes them.
+fn bake_files(
+    i: &BuildInputs,
+    v: &Vdvs,
+    fs: &ExtFs,
+    work: &Path,
+    shown: &str,
+    progress: &dyn ova::Progress,
+) -> Result<Baked> {
+    let bundle_dir = if i.plugin.is_dir() {
+        i.plugin.clone()
+    } else {
+        let dir = work.join("bundle");
+        unpack(&i.plugin, &dir)?;
+        dir
+    };
+    let versions = files::Versions {
+        plugin: &v.bundle.version,
+        vib: &v.vib.descriptor.version,
+    };
+    let mut entries = files::config_entries(i.fleet, &versions)?;
+    entries.extend(files::bundle_entries(&bundle_dir)?);
+    let staged = work.join("files");
+    std::fs::create_dir(&staged)?;
+    let entries = bake::stage(files::with_parents(entries), &staged)?;
+    let zone = i
+        .fleet
+        .guest
+        .timezone
+        .as_ref()
+        .map(|tz| format!("/usr/share/zoneinfo/{tz}"));
+    let mut must: Vec<&str> = files::REQUIRED_UNITS.to_vec();
+    must.extend(zone.as_deref());
+    let total: u64 = entries.iter().map(|e| e.size()).sum();
+    progress.stage("bake", total);
+    let baked = bake::bake(fs, &entries, &must, shown)?;
+    progress.advance(total);
+    progress.done();
+    Ok(baked)
+}
+
+fn write_ova(
+    i: &BuildInputs,
+    v: &Vdvs,
+    out: &Outputs,
+    photon: &str,
+    raw_path: &Path,
+    progress: &dyn ova::Progress,
+) -> Result<ova::package::Written> {
+    let image = &i.fleet.image;
+    let shape = VmShape {
+        name: out.stem.clone(),
+        cpus: image.cpus,
+        memory_mb: image.memory_mb,
+        hw_version: image.hw_version,
+        network: image.network.clone(),
+        firmware: if image.firmware == "bios" {
+            Firmware::Bios
+        } else {
+            Firmware::Efi
+        },
+    };
+    let baked_versions = BakedVersions {
+        photon: Some(photon.to_string()),
+        plugin: Some(v.bundle.version.clone()),
+        vib: Some(v.vib.descriptor.version.clone()),
+    };
+    let net = &i.fleet.network;
+    let ovf = |disk: &OvfDisk| {
+        let mut spec = ovf_spec(&shape, disk.clone(), &baked_versions);
+        if let Some(p) = spec.product.as_mut() {
+            for prop in &mut p.properties {
+                match prop.key.as_str() {
+                    "network.gateway" => prop.value = net.gateway.clone().unwrap_or_default(),
+                    "network.dns" => prop.value = net.dns.join(","),
+                    _ => {}
+                }
+            }
+        }
+        ova::ovf::render(&spec)
+    };
+    let src = bake::consume::Consumed::open(raw_path)?;
+    let opts = ova::vmdk::WriteOptions {
+        file_name: format!("{}-disk1.vmdk", out.stem),
+        ..i.vmdk.clone()
+    };
+    ova::write_ova(&out.ova, &src, &opts, 0, &ovf, progress)
+        .with_context(|| out.ova.display().to_string())
+}
+
+fn lock(i: &BuildInputs, v: &Vdvs, out: &Outputs, manifest_sha256: &str) -> Result<()> {
+    let dir = plumbing::folder_of(&out.lock);
+    let lock = FleetLock {
+        lock_version: plugin::lock::LOCK_VERSION,
+        vdvs: Release {
+            release: v.release.clone(),
+        },
+        plugin: PluginEntry::of(&v.bundle, &i.plugin, dir),
+        vib: VibEntry::of(
+            &v.vib,
+            &out.vib,
+            plugin::lock::sha256_hex(&v.vib_bytes),
+            dir,
+        ),
+        ova: Some(OvaEntry {
+            file: relative_to(&out.ova, dir),
+            manifest_sha256: manifest_sha256.to_string(),
+        }),
+    };
+    lock.write(&out.lock)
+        .with_context(|| out.lock.display().to_string())?;
+    Ok(())
+}
+
+/// Unpacks a plugin bundle tar (optionally gzipped) into `dir`.
+fn unpack(tar_path: &Path, dir: &Path) -> Result<()> {
+    let f = std::fs::File::open(tar_path)?;
+    let name = tar_path.to_string_lossy();
+    let reader: Box<dyn std::io::Read> = if name.ends_with(".gz") || name.ends_with(".tgz") {
+        Box::new(flate2::read::GzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive
+        .unpack(dir)
+        .with_context(|| format!("{}: cannot unpack the plugin bundle", tar_path.display()))?;
+    Ok(())
+}

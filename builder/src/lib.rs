@@ -1,0 +1,18 @@
+//! The Docker-host image: build-ova ([`build`]), the installer kickstart for the same
+//! host ([`kickstart`]), a Photon-like demo base ([`demo_base`]), and what they share:
+//! the bake into a base's ext4 ([`bake`]) and the OVF hardware profile ([`profile`]).
+//! Typed inputs in, typed reports out; what the user gave wrong is a
+//! [`config::BadInput`] in the error chain (exit 2 in the CLI), anything else a failure.
+
+pub mod bake;
+pub mod build;
+pub mod demo_base;
+pub mod kickstart;
+pub mod profile;
+
+pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
+
+/// An error for input the user gave that cannot be used.
+pub fn bad(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(config::BadInput(msg.into()))
+}

@@ -1,0 +1,88 @@
+//! deploy's report for people: where, the template, what is removed, and a line per VM.
+
+use fleet::deploy::{DeployReport, TemplateAction, VmAction};
+use indicatif::HumanBytes;
+use std::fmt::Write as _;
+
+pub fn text(r: &DeployReport) -> String {
+    let p = &r.placement;
+    let mut s = format!(
+        "{}\n  OVA         {} (sha256 {})\n  datacenter  {}\n  compute     {}\n  datastore   {}\n  network     {}\n",
+        r.vcenter, r.ova, r.ova_sha256, p.datacenter.name, p.compute.name, p.datastore.name, p.network.name
+    );
+    let t = &r.plan;
+    let how = match (
+        &r.result.as_ref().and_then(|x| x.upload.as_ref()),
+        t.template_action,
+    ) {
+        (Some(u), _) => format!(
+            "imported: {} uploaded in {:.1} s ({:.1} MiB/s)",
+            HumanBytes(u.bytes),
+            u.seconds,
+            u.bytes as f64 / 1048576.0 / u.seconds.max(0.001)
+        ),
+        (None, TemplateAction::Reuse) => "reused (same OVA sha256): no upload".into(),
+        (None, TemplateAction::Import) => "to import".into(),
+        (None, TemplateAction::ReplaceLeftover) => {
+            "to import again, after removing the leftover below".into()
+        }
+        (None, TemplateAction::Mark) => "to mark as template".into(),
+    };
+    let _ = writeln!(s, "  template    {} ({how})", t.template);
+    for gone in &t.remove {
+        let _ = writeln!(
+            s,
+            "  {}      {} ({}): {}",
+            if r.result.is_some() {
+                "removed"
+            } else {
+                "remove "
+            },
+            gone.name,
+            gone.power_state,
+            gone.reason
+        );
+    }
+    if let Some(u) = r.result.as_ref().and_then(|x| x.upload.as_ref()) {
+        for w in &u.warnings {
+            let _ = writeln!(s, "  warning     {w}");
+        }
+    }
+    match &r.result {
+        None => {
+            for vm in &t.vms {
+                let _ = writeln!(s, "  {:<24} {}", vm.name, action_word(vm.action));
+            }
+            s.push_str("dry run: nothing was changed\n");
+        }
+        Some(rep) => {
+            let _ = writeln!(
+                s,
+                "\n{:<24} {:<10} {:<11} {:<16} {:>7}  RESULT",
+                "VM", "ACTION", "POWER", "IP", "SECONDS"
+            );
+            for v in &rep.vms {
+                let _ = writeln!(
+                    s,
+                    "{:<24} {:<10} {:<11} {:<16} {:>7.1}  {}",
+                    v.name,
+                    action_word(v.action),
+                    v.power_state,
+                    v.ip.as_deref().unwrap_or("-"),
+                    v.seconds,
+                    v.error.as_deref().unwrap_or("ok")
+                );
+            }
+        }
+    }
+    s
+}
+
+fn action_word(a: VmAction) -> &'static str {
+    match a {
+        VmAction::Create => "create",
+        VmAction::Exists => "exists",
+        VmAction::PowerOn => "power-on",
+        VmAction::ExistsOff => "exists",
+    }
+}

@@ -7,6 +7,8 @@ mod cmd;
 mod esxi_cli;
 mod output;
 mod progress;
+mod remedy;
+mod ssh_login;
 mod text;
 mod vc_cli;
 mod vcenter;
@@ -58,7 +60,11 @@ fn main() -> ExitCode {
         // The reader of our output went away (`| head`): a normal end, as for ripgrep.
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("photon-fleet: error: {}", output::one_line(&e));
+            let line = match remedy::remedy(&e) {
+                Some(what) => format!("{}; {what}", output::one_line(&e)),
+                None => output::one_line(&e),
+            };
+            eprintln!("photon-fleet: error: {line}");
             ExitCode::from(output::exit_code(&e))
         }
     }

@@ -5,7 +5,7 @@
 
 use crate::bake::{self, debugfs::ExtFs, files, Baked, Root};
 use crate::profile::{ovf_spec, BakedVersions, VmShape};
-use crate::{bad, Result};
+use crate::{bad, InputError, Result};
 use anyhow::Context as _;
 use config::Fleet;
 use ova::ovf::{Firmware, OvfDisk};
@@ -37,12 +37,10 @@ impl<'a> BuildInputs<'a> {
         vib: Option<PathBuf>,
         out: PathBuf,
     ) -> Result<Self> {
-        let pick = |given: Option<PathBuf>, from: &Option<PathBuf>, flag: &str, key: &str| {
-            given.or_else(|| from.clone()).ok_or_else(|| {
-                bad(format!(
-                    "no {flag}: pass --{flag} or set {key} in fleet.toml"
-                ))
-            })
+        let pick = |given: Option<PathBuf>, from: &Option<PathBuf>, what, key| {
+            given
+                .or_else(|| from.clone())
+                .ok_or(InputError::Missing { what, key })
         };
         Ok(Self {
             fleet,
@@ -158,10 +156,7 @@ fn outputs(i: &BuildInputs, photon: &str, vib_version: &str) -> Result<Outputs> 
     };
     for p in [&o.ova, &o.vib, &o.lock] {
         if p.exists() && !i.force {
-            return Err(bad(format!(
-                "{} already exists (pass --force to replace it)",
-                p.display()
-            )));
+            return Err(InputError::Exists(p.clone()).into());
         }
     }
     Ok(o)

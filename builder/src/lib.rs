@@ -12,6 +12,18 @@ pub mod profile;
 
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
 
+/// Input the build cannot use, typed so the CLI can say which flag changes it.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("no {what}: set {key} in fleet.toml")]
+    Missing {
+        what: &'static str,
+        key: &'static str,
+    },
+    #[error("{} already exists", .0.display())]
+    Exists(std::path::PathBuf),
+}
+
 /// An error for input the user gave that cannot be used.
 pub fn bad(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(config::BadInput(msg.into()))

@@ -200,14 +200,14 @@ fn remedy(class: &str, message: &str) -> &'static str {
             "the host does not meet the VIB's requirements (vDVS needs ESXi 6.0 or later); upgrade the host"
         }
         "AcceptanceConfigError" => {
-            "lower the host's acceptance level ('esxcli software acceptance set --level=CommunitySupported', or rerun with --set-acceptance) or use a signed VIB"
+            "lower the host's acceptance level ('esxcli software acceptance set --level=CommunitySupported') or use a signed VIB"
         }
         "VibDownloadError" => {
             "the VIB path on the host must be absolute and the file must exist; rerun to upload it again"
         }
         "MetadataDownloadError" => "the offline bundle could not be read on the host; rerun to upload it again",
         "InstallationError" if message.contains("trusted signer") => {
-            "the VIB is unsigned: rerun with --no-sig-check (host at CommunitySupported)"
+            "the VIB is unsigned: install it without the signature check, on a host at CommunitySupported"
         }
         "InstallationError" if message.contains("vmdk-opsd") => {
             "the vmdk-opsd service did not start, so ESXi rolled the install back; check /var/log/vmware/vmdk_ops.log, reboot the host as ESXi asks, then rerun"

@@ -1,7 +1,7 @@
 //! `photon-fleet deploy`: arguments to [`fleet::deploy::DeployInputs`], the OVA checked
 //! before anything reaches vCenter, the deploy, the report. `vc thumbprint` too.
 
-use crate::output::{usage, Context};
+use crate::output::Context;
 use crate::progress::LineBars;
 use crate::vc_cli::DeployArgs;
 use anyhow::Result;
@@ -17,22 +17,6 @@ impl FleetProgress for LineBars {
     fn finished(&self, vm: &str, ok: bool) {
         self.finish(vm, &format!("{vm}: {}", if ok { "done" } else { "failed" }));
     }
-}
-
-/// A name deploy may not use gets the flag that picks another one.
-fn with_remedy(e: anyhow::Error) -> anyhow::Error {
-    let remedy = match e.downcast_ref::<vsphere::Error>() {
-        Some(vsphere::Error::NameTaken {
-            role: vsphere::Role::Template,
-            ..
-        }) => "photon-fleet never replaces it: choose another template name with --template (or [vcenter] template in fleet.toml)",
-        Some(vsphere::Error::NameTaken {
-            role: vsphere::Role::FleetVm,
-            ..
-        }) => "photon-fleet never replaces it: choose other VM names with --name-prefix (or the [[vm]] names in fleet.toml)",
-        _ => return e,
-    };
-    usage(format!("{e}; {remedy}"))
 }
 
 pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
@@ -71,7 +55,7 @@ pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
     let done = deploy(&client, &inputs, &ova, &ctx.bars, &bars);
     bars.total.finish_and_clear();
     let _ = client.logout();
-    let report = done.map_err(with_remedy)?;
+    let report = done?;
     ctx.emit(&report, || crate::text::deploy::text(&report))?;
     let failed = report.failed();
     if failed.is_empty() {

@@ -5,62 +5,11 @@
 use crate::esxi_cli::{HostArgs, InstallArgs, UninstallArgs};
 use crate::output::{usage, Context};
 use crate::progress::LineBars;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use esxi::host::{HostReport, Job, Mode, Observer};
 use esxi::plan::{Options, VibFacts};
-use esxi::session::{Auth, ConnectConfig, HostKeys, Password};
 use esxi::Target;
-use fleet::install::{self, HostChoice, VibProblem};
-use std::path::PathBuf;
-use std::time::Duration;
-
-fn home() -> PathBuf {
-    std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from)
-}
-
-/// Key file, agent, ~/.ssh keys, and a password from the environment or a prompt.
-fn credentials(a: &HostArgs) -> Result<Vec<Auth>> {
-    let mut auth = Vec::new();
-    if let Some(k) = &a.identity {
-        config::require_file(k)?;
-        auth.push(Auth::KeyFile(k.clone()));
-    } else {
-        if std::env::var_os("SSH_AUTH_SOCK").is_some() {
-            auth.push(Auth::Agent);
-        }
-        let keys = ["id_ed25519", "id_ecdsa", "id_rsa"].map(|k| home().join(".ssh").join(k));
-        auth.extend(keys.into_iter().filter(|p| p.is_file()).map(Auth::KeyFile));
-    }
-    let pw = match super::env_nonempty(&a.password_env) {
-        Some(pw) => Some(pw),
-        None if a.ask_password => Some(
-            rpassword::prompt_password("ESXi SSH password: ")
-                .context("cannot read the password from the terminal")?,
-        ),
-        None => None,
-    };
-    auth.extend(pw.map(|p| Auth::Password(Password::new(p))));
-    Ok(auth)
-}
-
-fn connect_config(a: &HostArgs, fleet: &config::Fleet) -> Result<ConnectConfig> {
-    let known_hosts = a
-        .known_hosts
-        .clone()
-        .or_else(|| fleet.esxi.known_hosts.clone())
-        .unwrap_or_else(|| home().join(".ssh/known_hosts"));
-    Ok(ConnectConfig {
-        auth: credentials(a)?,
-        host_keys: HostKeys {
-            known_hosts,
-            pinned: fleet.esxi.host_keys.clone(),
-            accept_new: a.accept_new_host_keys,
-            write_lock: Default::default(),
-        },
-        connect_timeout: Duration::from_secs(a.connect_timeout.max(1)),
-        timeout: Duration::from_secs(a.timeout.max(1)),
-    })
-}
+use fleet::install::{self, HostChoice};
 
 impl Observer for LineBars {
     fn step(&self, host: &Target, step: &str) {
@@ -86,7 +35,7 @@ fn run_fleet(ctx: &Context, command: &str, a: &HostArgs, job: Job, want: &str) -
             "no hosts: pass --host, --hosts-file or --fleet with [esxi] hosts",
         ));
     }
-    let cfg = connect_config(a, &fleet)?;
+    let cfg = crate::ssh_login::connect_config(a, &fleet)?;
     let bars = LineBars::new(ctx.bars.visible(), targets.len(), "hosts");
     let report = install::run(
         command,
@@ -112,18 +61,6 @@ fn run_fleet(ctx: &Context, command: &str, a: &HostArgs, job: Job, want: &str) -
     )
 }
 
-/// The VIB, or bad input with what to pass.
-fn load_vib(a: &InstallArgs) -> Result<(Vec<u8>, plugin::Vib)> {
-    install::vib_to_install(a.lock.as_deref(), a.vib.as_deref(), a.no_sig_check).map_err(|e| {
-        let remedy = match e.downcast_ref::<VibProblem>() {
-            Some(VibProblem::NoneGiven) => "pass --lock fleet.lock (preferred) or --vib FILE",
-            Some(VibProblem::Unsigned { .. }) => "pass --no-sig-check to install it (hosts must be at CommunitySupported; see --set-acceptance)",
-            _ => return e,
-        };
-        usage(format!("{e}: {remedy}"))
-    })
-}
-
 fn job<'a>(mode: Mode, vib: Option<(&'a VibFacts, &'a [u8])>, a: Option<&InstallArgs>) -> Job<'a> {
     Job {
         mode,
@@ -139,7 +76,8 @@ fn job<'a>(mode: Mode, vib: Option<(&'a VibFacts, &'a [u8])>, a: Option<&Install
 }
 
 pub fn install(ctx: &Context, a: &InstallArgs) -> Result<()> {
-    let (bytes, vib) = load_vib(a)?;
+    let (bytes, vib) =
+        install::vib_to_install(a.lock.as_deref(), a.vib.as_deref(), a.no_sig_check)?;
     let facts = VibFacts::of(&vib, &bytes);
     let mode = if a.dry_run {
         Mode::DryRun

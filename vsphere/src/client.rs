@@ -343,10 +343,10 @@ fn sdk_url(url: &str) -> Result<String> {
 fn transport(sdk: &str, t: ureq::Transport) -> Error {
     let msg = t.to_string();
     if msg.contains("certificate") || msg.contains("UnknownIssuer") || msg.contains("thumbprint") {
-        Error::Tls(format!(
-            "{sdk}: the certificate is not trusted ({}): install vCenter's CA, or pin it with --thumbprint (shown by 'photon-fleet vc thumbprint'), or pass --insecure",
-            msg.lines().last().unwrap_or(&msg)
-        ))
+        Error::Untrusted {
+            url: sdk.to_string(),
+            reason: msg.lines().last().unwrap_or(&msg).to_string(),
+        }
     } else {
         Error::Http(format!("{sdk}: {msg}"))
     }

@@ -10,6 +10,22 @@ pub enum Error {
     /// TLS: the certificate is not trusted, or does not match the pinned thumbprint.
     #[error("{0}")]
     Tls(String),
+    /// The endpoint's certificate is not trusted by the trust chosen (nothing was sent).
+    #[error("{url}: the certificate is not trusted ({reason})")]
+    Untrusted { url: String, reason: String },
+    /// No placement object has this name.
+    #[error("{what} '{name}' not found; there are: {}", list(choices))]
+    NotFound {
+        what: crate::inventory::Part,
+        name: String,
+        choices: Vec<String>,
+    },
+    /// Several objects could be meant and none was named.
+    #[error("which {what}? there are: {}", list(choices))]
+    Ambiguous {
+        what: crate::inventory::Part,
+        choices: Vec<String>,
+    },
     /// vCenter answered with a SOAP fault.
     #[error("{fault}: {message}")]
     Fault { fault: String, message: String },
@@ -49,11 +65,24 @@ pub enum Role {
     FleetVm,
 }
 
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
 impl Error {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            Error::Input(_) | Error::Tls(_) | Error::NameTaken { .. }
+            Error::Input(_)
+                | Error::Tls(_)
+                | Error::Untrusted { .. }
+                | Error::NameTaken { .. }
+                | Error::NotFound { .. }
+                | Error::Ambiguous { .. }
         ) || matches!(self, Error::Fault { fault, .. } if fault == "InvalidLogin")
     }
 }

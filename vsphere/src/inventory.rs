@@ -49,17 +49,34 @@ impl Placement {
     }
 }
 
+/// What part of the placement a name is for (errors say which; the CLI names the flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Datacenter,
+    Datastore,
+    Network,
+    /// A cluster or a standalone host.
+    Compute,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Datacenter => "datacenter",
+            Part::Datastore => "datastore",
+            Part::Network => "network",
+            Part::Compute => "cluster or host",
+        })
+    }
+}
+
 /// Picks `want` among `found` (or the only one when `want` is None).
-fn pick(what: &str, flag: &str, want: Option<&str>, found: Vec<(MoRef, String)>) -> Result<Named> {
+fn pick(what: Part, want: Option<&str>, found: Vec<(MoRef, String)>) -> Result<Named> {
     let names = || {
-        let mut n: Vec<&str> = found.iter().map(|(_, n)| n.as_str()).collect();
+        let mut n: Vec<String> = found.iter().map(|(_, n)| n.clone()).collect();
         n.sort_unstable();
         n.dedup();
-        if n.is_empty() {
-            "none".to_string()
-        } else {
-            n.join(", ")
-        }
+        n
     };
     match want {
         Some(w) => found
@@ -69,15 +86,19 @@ fn pick(what: &str, flag: &str, want: Option<&str>, found: Vec<(MoRef, String)>)
                 name: n.clone(),
                 moref: m.clone(),
             })
-            .ok_or_else(|| Error::Input(format!("{what} '{w}' not found; there are: {}", names()))),
+            .ok_or_else(|| Error::NotFound {
+                what,
+                name: w.to_string(),
+                choices: names(),
+            }),
         None if found.len() == 1 => Ok(Named {
             name: found[0].1.clone(),
             moref: found[0].0.clone(),
         }),
-        None => Err(Error::Input(format!(
-            "which {what}? pass {flag} (there are: {})",
-            names()
-        ))),
+        None => Err(Error::Ambiguous {
+            what,
+            choices: names(),
+        }),
     }
 }
 
@@ -93,8 +114,7 @@ pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
     let top = c.refs(&c.content.root_folder, "childEntity")?;
     let dcs: Vec<MoRef> = top.into_iter().filter(|m| m.kind == "Datacenter").collect();
     let datacenter = pick(
-        "datacenter",
-        "--datacenter",
+        Part::Datacenter,
         w.datacenter.as_deref(),
         c.names(&dcs)?,
     )?;
@@ -116,14 +136,12 @@ pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
     let vm_folder = one("vmFolder")?;
     let host_folder = one("hostFolder")?;
     let datastore = pick(
-        "datastore",
-        "--datastore",
+        Part::Datastore,
         w.datastore.as_deref(),
         c.names(&prop_refs(&props, "datastore"))?,
     )?;
     let network = pick(
-        "network",
-        "--network",
+        Part::Network,
         Some(&w.network),
         c.names(&prop_refs(&props, "network"))?,
     )?;
@@ -133,8 +151,7 @@ pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
         .filter(|m| m.kind.ends_with("ComputeResource"))
         .collect();
     let compute = pick(
-        "cluster or host",
-        "--cluster",
+        Part::Compute,
         w.cluster.as_deref(),
         c.names(&computes)?,
     )?;

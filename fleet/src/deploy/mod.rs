@@ -143,7 +143,7 @@ pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSp
     for kv in &i.set {
         let (k, v) = kv
             .split_once('=')
-            .ok_or_else(|| bad(format!("--set {kv}: expected KEY=VALUE")))?;
+            .ok_or_else(|| bad(format!("property value '{kv}': expected KEY=VALUE")))?;
         defaults.retain(|(dk, _)| dk != k);
         defaults.push((k.to_string(), v.to_string()));
     }
@@ -173,7 +173,7 @@ pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSp
         &numbered
     } else if i.count.is_some() || i.name_prefix.is_some() {
         return Err(bad(
-            "the fleet file lists its VMs ([[vm]]): drop --count/--name-prefix, or the [[vm]] list",
+            "the fleet file lists its VMs ([[vm]]): a VM count or name prefix cannot be given as well",
         ));
     } else {
         listed

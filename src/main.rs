@@ -1,6 +1,7 @@
 //! photon-fleet, the command line: arguments (`cli`, `vc_cli`, `esxi_cli`), one thin
 //! module per command (`cmd`) calling the library crates, text for people (`text`),
 //! progress bars (`progress`), and one exit-code decision (`output`).
+#![forbid(unsafe_code)]
 
 mod cli;
 mod cmd;

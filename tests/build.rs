@@ -7,7 +7,7 @@ mod bake;
 mod common;
 
 use bake::*;
-use common::{ok, peer, photon_fleet, refused};
+use common::{ok, peer, photon_fleet, refused, sha256sum};
 use std::path::Path;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuildTestKeyOnly ops@example.com";
@@ -50,11 +50,6 @@ dns = ["10.0.0.2"]
     )
     .unwrap();
     s(&p).to_string()
-}
-
-fn sha256sum(p: &Path) -> String {
-    let out = String::from_utf8(peer("sha256sum", &[s(p)]).stdout).unwrap();
-    out.split_whitespace().next().unwrap().to_string()
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn deploy(ova: &str) -> Vec<&str> {
 
 fn json(out: &Output) -> Value {
     succeeded(out);
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::json_of(out)
 }
 
 /// One field of every VM in a deploy report's result, in order.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{noise, ok, photon_fleet, refused, succeeded};
+use common::{compose_vib, json_of, noise, ok, photon_fleet, refused, succeeded};
 
 const TARGET: &str = "0.21.2.8b7dc30-0.0.1";
 
@@ -161,37 +161,9 @@ fn vib(dir: &Path, version: &str) -> String {
 
 /// The same with `mib` MiB of incompressible payload, so its upload takes a while.
 fn vib_of(dir: &Path, version: &str, mib: usize) -> String {
-    let stage = dir.join(format!("stage-{version}-{mib}"));
-    std::fs::create_dir_all(stage.join("etc/init.d")).unwrap();
-    std::fs::write(stage.join("etc/init.d/vmdk-opsd"), "#!/bin/sh\n").unwrap();
-    if mib > 0 {
-        std::fs::create_dir_all(stage.join("usr/lib/vmware/vmdkops")).unwrap();
-        std::fs::write(
-            stage.join("usr/lib/vmware/vmdkops/blob"),
-            noise(mib as u64, mib << 20),
-        )
-        .unwrap();
-    }
-    let out = dir.join(format!("{version}-{mib}.vib"));
-    ok(photon_fleet(&[
-        "vib",
-        "compose",
-        stage.to_str().unwrap(),
-        out.to_str().unwrap(),
-        "--version",
-        version,
-    ]));
-    out.to_str().unwrap().to_string()
-}
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {} / {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let d = dir.join(format!("vib-{version}-{mib}"));
+    let v = compose_vib(&d, version, &format!("{version}-{mib}.vib"), mib);
+    v.to_str().unwrap().to_string()
 }
 
 fn report<'a>(j: &'a Value, lab: &Lab, name: &str) -> &'a Value {

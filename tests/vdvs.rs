@@ -3,43 +3,14 @@
 //! packs plugin bundles, Python's zipfile lists our offline bundles and `sha256sum`
 //! checks the hashes we report and lock.
 
-use std::path::{Path, PathBuf};
-
 #[path = "common/bake.rs"]
 mod bake;
 mod common;
-use bake::{compose, s, stage};
-use common::{fails, ok, peer, photon_fleet, refused};
+use bake::{compose, plugin_tar, s};
+use common::{fails, json_run as json, ok, peer, photon_fleet, refused, sha256sum, vib_stage};
 
 const VIB_VERSION: &str = "0.21.2.8b7dc30-0.0.1";
 const VIB_ID: &str = "VMWare_bootbank_esx-vmdkops-service_0.21.2.8b7dc30-0.0.1";
-
-/// A managed-plugin bundle (config.json + rootfs/) packed by GNU tar.
-fn plugin_tar(dir: &Path, version: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let b = dir.join(format!("plugin-{version}"));
-    let exe = b.join("rootfs/usr/bin/vsphere-storage-for-docker");
-    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
-    std::fs::write(&exe, b"\x7fELF plugin binary").unwrap();
-    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let config = serde_json::to_vec_pretty(&plugin::managed::vdvs_config(version)).unwrap();
-    std::fs::write(b.join("config.json"), config).unwrap();
-    let tar = dir.join(format!("plugin-{version}.tar"));
-    let out = peer("tar", &["cf", s(&tar), "-C", s(&b), "."]);
-    assert!(out.status.success());
-    tar
-}
-
-fn sha256sum(p: &Path) -> String {
-    let out = String::from_utf8(peer("sha256sum", &[s(p)]).stdout).unwrap();
-    out.split_whitespace().next().unwrap().to_string()
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut a = vec!["--json"];
-    a.extend_from_slice(args);
-    serde_json::from_str(&ok(photon_fleet(&a))).unwrap()
-}
 
 #[test]
 fn composed_vib_is_what_gnu_ar_and_tar_expect() {
@@ -78,7 +49,7 @@ fn composed_vib_is_what_gnu_ar_and_tar_expect() {
     ok(photon_fleet(&[
         "vib",
         "compose",
-        s(&dir.path().join("stage")),
+        s(&dir.path().join("stage-0")),
         s(&again),
         "--version",
         VIB_VERSION,
@@ -249,7 +220,7 @@ fn broken_vdvs_inputs_are_refused_with_one_line() {
     refused(&["inspect", s(&notar)], "text.vib", "ar");
 
     let long = "0.21.2.8b7dc30-0.0.1-and-much-more-text";
-    let st = stage(&dir.path().join("l"));
+    let st = vib_stage(&dir.path().join("l"), 0);
     let out = dir.path().join("long.vib");
     refused(
         &["vib", "compose", s(&st), s(&out), "--version", long],

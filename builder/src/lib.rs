@@ -3,6 +3,7 @@
 //! the bake into a base's ext4 ([`bake`]) and the OVF hardware profile ([`profile`]).
 //! Typed inputs in, typed reports out; what the user gave wrong is a
 //! [`config::BadInput`] in the error chain (exit 2 in the CLI), anything else a failure.
+#![forbid(unsafe_code)]
 
 pub mod bake;
 pub mod build;

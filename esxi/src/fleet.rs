@@ -4,8 +4,6 @@
 use crate::host::{self, HostReport, Job, Observer};
 use crate::session::ConnectConfig;
 use crate::target::Target;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// The default parallelism: hosts wait on the network, not on our CPU.
 pub const DEFAULT_PARALLEL: u16 = 16;
@@ -17,23 +15,5 @@ pub fn run(
     parallel: usize,
     obs: &dyn Observer,
 ) -> Vec<HostReport> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<HostReport>>> = Mutex::new(vec![None; targets.len()]);
-    let workers = parallel.clamp(1, targets.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(t) = targets.get(i) else { break };
-                let rep = host::run(t, cfg, job, obs);
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(rep);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    plumbing::pool::map(targets, parallel, |_, t| host::run(t, cfg, job, obs))
 }

@@ -1,5 +1,8 @@
 //! The `esxi` crate: ESXi hosts over SSH. Formats and plans are pure ([`esxcli`],
-//! [`plan`], [`known_hosts`], [`target`]); effects sit in [`session`] and [`fleet`].
+//! [`plan`], [`known_hosts`], [`target`]); [`session`] is the one connection (host keys
+//! checked before anything is sent, SCP as OpenSSH speaks it), [`host`] runs the commands
+//! of the per-host job, and [`fleet`] runs it on many hosts at once.
+#![forbid(unsafe_code)]
 
 mod error;
 pub mod esxcli;

@@ -134,7 +134,7 @@ impl Connection {
             return Err(fail(0, "not a file path".into()));
         }
         let mut ch = self.sess.channel_session()?;
-        ch.exec(&format!("scp -t {}", sh_quote(remote)))?;
+        ch.exec(&format!("scp -t {}", plumbing::text::shell_quote(remote)))?;
         let step = |ch: &mut ssh2::Channel, sent: u64| -> Result<()> {
             sink_answer(ch).map_err(|reason| fail(sent, reason))
         };
@@ -188,11 +188,6 @@ fn sink_answer(ch: &mut impl Read) -> std::result::Result<(), String> {
     } else {
         format!("the host's scp said: {text}")
     })
-}
-
-/// A word for a POSIX shell, single-quoted.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 fn verify_host_key(
@@ -273,4 +268,30 @@ fn authenticate(target: &Target, sess: &ssh2::Session, auth: &[Auth]) -> Result<
             tried.join(", ")
         }
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sink_answer;
+
+    #[test]
+    fn sink_answers_are_read_as_openssh_scp_sends_them() {
+        assert_eq!(sink_answer(&mut &b"\0"[..]), Ok(()));
+        assert_eq!(
+            sink_answer(&mut &b"\x01scp: /tmp/x: No such file or directory\n"[..]),
+            Err("the host's scp said: scp: /tmp/x: No such file or directory".into())
+        );
+        assert_eq!(
+            sink_answer(&mut &b"\x02scp: protocol error\nmore"[..]),
+            Err("the host's scp said: scp: protocol error".into())
+        );
+        assert_eq!(
+            sink_answer(&mut &b""[..]),
+            Err("connection lost (the host closed it)".into())
+        );
+        assert_eq!(
+            sink_answer(&mut &b"\x07"[..]),
+            Err("the host's scp answered 0x07".into())
+        );
+    }
 }

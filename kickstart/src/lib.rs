@@ -1,6 +1,7 @@
 //! The Photon OS installer's kickstart (photon-os-installer `ks_config.md`) as typed Rust:
 //! read (unknown keys refused), validated the way the installer validates, rendered as JSON.
 //! Only crypted passwords are accepted: a kickstart is a file people copy around.
+#![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -17,14 +17,17 @@ pub enum Error {
     /// The caller asked for something impossible (bad option values).
     #[error("{0}")]
     Invalid(String),
+    /// Something this crate got wrong itself (not the input's fault).
+    #[error("{0}")]
+    Internal(String),
     #[error("{0}")]
     Io(#[from] io::Error),
 }
 
 impl Error {
-    /// True for errors caused by the input or the options, not by the machine.
+    /// True for errors caused by the input or the options, not by the machine or by us.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Io(_))
+        !matches!(self, Error::Io(_) | Error::Internal(_))
     }
 }
 

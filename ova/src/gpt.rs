@@ -127,12 +127,14 @@ pub fn read(disk: &dyn DiskSource) -> Result<Option<Table>> {
         )));
     }
     let mut array = vec![0u8; count * ENTRY_SIZE];
-    if array_lba * SECTOR + array.len() as u64 > disk.size() {
-        return Err(format_err!(
-            "the GPT entry array lies past the end of the disk"
-        ));
-    }
-    disk.read_at(&mut array, array_lba * SECTOR)?;
+    let array_at = array_lba
+        .checked_mul(SECTOR)
+        .filter(|at| {
+            at.checked_add(array.len() as u64)
+                .is_some_and(|end| end <= disk.size())
+        })
+        .ok_or_else(|| format_err!("the GPT entry array lies past the end of the disk"))?;
+    disk.read_at(&mut array, array_at)?;
     if crc32fast::hash(&array) != u32_at(&h, 88) {
         return Err(format_err!(
             "the GPT entry array checksum does not match: the partition table is damaged"
@@ -165,10 +167,16 @@ pub fn read(disk: &dyn DiskSource) -> Result<Option<Table>> {
             last_lba: last,
         });
     }
+    let (first_usable, last_usable) = (u64_at(&h, 40), u64_at(&h, 48));
+    if first_usable > last_usable || last_usable >= sectors {
+        return Err(format_err!(
+            "the GPT's usable sectors {first_usable}..{last_usable} lie outside the {sectors}-sector disk"
+        ));
+    }
     Ok(Some(Table {
         disk_guid: guid_text(&h[56..72]),
-        first_usable: u64_at(&h, 40),
-        last_usable: u64_at(&h, 48),
+        first_usable,
+        last_usable,
         partitions,
     }))
 }

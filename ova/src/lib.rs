@@ -6,6 +6,8 @@
 //! - [`source`], [`detect`], [`raw`]: disks as byte sources, format sniffing, raw output;
 //! - [`writeback`]: large outputs reach the disk while they are produced;
 //! - [`gpt`]: GUID partition tables read, written and grown.
+// One `unsafe` block, in `writeback` (sync_file_range has no safe wrapper); nothing else.
+#![deny(unsafe_code)]
 
 pub mod archive;
 pub mod detect;

@@ -65,16 +65,8 @@ pub fn write_ova(
     let mf_at = BLOCK + ovf_room * BLOCK;
     let disk_at = mf_at + BLOCK + blocks(mf_len) * BLOCK + BLOCK;
 
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{stem}."))
-        .suffix(".ova.partial")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)?;
-    let file = tmp.as_file();
+    let tmp = plumbing::Output::create(out)?;
+    let file = tmp.file();
     let opts = WriteOptions {
         sha256: true,
         ..opts.clone()
@@ -90,7 +82,7 @@ pub fn write_ova(
     })?;
     let len = ovf_text.len() as u64;
     if blocks(len) > ovf_room {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Internal(format!(
             "the OVF descriptor grew to {len} bytes, more than the {} kept for it",
             ovf_room * BLOCK
         )));
@@ -123,8 +115,7 @@ pub fn write_ova(
     )?;
     // Zeros to the next block, then the two zero blocks that end a tar.
     file.write_all_at(&vec![0u8; (end - disk_end) as usize], disk_end)?;
-    file.sync_all()?;
-    tmp.persist(out).map_err(|e| Error::Io(e.error))?;
+    tmp.commit()?;
     Ok(Written {
         disk,
         manifest_sha256: sha256_hex(mf_text.as_bytes()),

@@ -11,7 +11,7 @@ use crate::source::{is_zero, DiskSource};
 use crate::Result;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const CHUNK: u64 = 1 << 20;
 const BLOCK: usize = 64 * 1024;
@@ -34,50 +34,60 @@ pub fn write_raw(src: &dyn DiskSource, out: &File, progress: &dyn Progress) -> R
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get() * 2)
         .min(8);
-    let next = AtomicU64::new(0);
-    let written = AtomicU64::new(0);
-    let worker = || -> Result<()> {
-        let mut buf = vec![0u8; CHUNK as usize];
-        loop {
-            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-            if start >= size {
-                return Ok(());
+    let chunks: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
+    let failed = AtomicBool::new(false);
+    let results = plumbing::pool::map_with(
+        &chunks,
+        threads,
+        || vec![0u8; CHUNK as usize],
+        |buf, _, &start| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(0);
             }
-            let n = (size - start).min(CHUNK) as usize;
-            // Skip chunks that are holes in the source.
-            if src
-                .next_data(start)?
-                .is_some_and(|at| at < start + n as u64)
-            {
-                src.read_at(&mut buf[..n], start)?;
-                // One write per run of non-zero blocks; zero blocks stay holes.
-                let mut run: Option<usize> = None;
-                let mut data = 0u64;
-                for (i, block) in buf[..n].chunks(BLOCK).enumerate() {
-                    match (is_zero(block), run) {
-                        (false, None) => run = Some(i * BLOCK),
-                        (true, Some(from)) => {
-                            data += write_run(out, &buf[from..i * BLOCK], start + from as u64)?;
-                            run = None;
-                        }
-                        _ => {}
-                    }
-                }
-                if let Some(from) = run {
-                    data += write_run(out, &buf[from..n], start + from as u64)?;
-                }
-                written.fetch_add(data, Ordering::Relaxed);
+            let r = copy_chunk(src, out, buf, start, size);
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
             }
-            progress.advance(n as u64);
-        }
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads).map(|_| s.spawn(worker)).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("extract worker panicked"))
-            .collect::<Result<Vec<()>>>()
-    })?;
+            progress.advance((size - start).min(CHUNK));
+            r
+        },
+    );
+    let written = results.into_iter().sum::<Result<u64>>()?;
     progress.done();
-    Ok(written.into_inner())
+    Ok(written)
+}
+
+/// Copies the chunk at `start` unless it is a hole in the source: one write per run of
+/// non-zero blocks, zero blocks left as holes. Returns the data bytes written.
+fn copy_chunk(
+    src: &dyn DiskSource,
+    out: &File,
+    buf: &mut [u8],
+    start: u64,
+    size: u64,
+) -> Result<u64> {
+    let n = (size - start).min(CHUNK) as usize;
+    if src
+        .next_data(start)?
+        .is_none_or(|at| at >= start + n as u64)
+    {
+        return Ok(0); // a hole in the source
+    }
+    src.read_at(&mut buf[..n], start)?;
+    let mut run: Option<usize> = None;
+    let mut data = 0u64;
+    for (i, block) in buf[..n].chunks(BLOCK).enumerate() {
+        match (is_zero(block), run) {
+            (false, None) => run = Some(i * BLOCK),
+            (true, Some(from)) => {
+                data += write_run(out, &buf[from..i * BLOCK], start + from as u64)?;
+                run = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = run {
+        data += write_run(out, &buf[from..n], start + from as u64)?;
+    }
+    Ok(data)
 }

@@ -5,7 +5,6 @@ use crate::{Error, Result};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -146,21 +145,17 @@ impl DiskSource for RawDisk {
         if !self.whole_file {
             return Ok(Some(off));
         }
-        let fd = self.window.file().as_raw_fd();
-        let Ok(signed) = libc::off_t::try_from(off) else {
+        let Ok(signed) = i64::try_from(off) else {
             return Ok(Some(off));
         };
-        // SAFETY: lseek on a file descriptor we own; it only moves the shared offset,
-        // which this crate never relies on (all reads are positioned).
-        let r = unsafe { libc::lseek(fd, signed, libc::SEEK_DATA) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::ENXIO) => Ok(None), // only a hole from here to the end
-                _ => Ok(Some(off)),            // no SEEK_DATA here: assume data
-            };
+        // SEEK_DATA moves the file's shared offset, which this crate never relies on
+        // (all reads are positioned).
+        use nix::unistd::{lseek, Whence};
+        match lseek(self.window.file().as_ref(), signed, Whence::SeekData) {
+            Ok(at) => Ok(Some(at as u64)),
+            Err(nix::errno::Errno::ENXIO) => Ok(None), // only a hole from here to the end
+            Err(_) => Ok(Some(off)),                   // no SEEK_DATA here: assume data
         }
-        Ok(Some(r as u64))
     }
 
     fn stored_hint(&self) -> u64 {

@@ -6,7 +6,6 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::io::AsRawFd;
 
 /// How much is written before writeback of it is started.
 const WINDOW: u64 = 32 << 20;
@@ -14,13 +13,15 @@ const WINDOW: u64 = 32 << 20;
 /// Starts writeback of `[offset, offset+len)` of `file` without waiting for it. Only a
 /// hint: errors (a filesystem without support) are ignored, `fsync` stays the guarantee.
 pub fn start(file: &File, offset: u64, len: u64) {
-    let (Ok(off), Ok(n)) = (
-        libc::off64_t::try_from(offset),
-        libc::off64_t::try_from(len),
-    ) else {
+    let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
         return;
     };
-    // SAFETY: a plain syscall on a descriptor we borrow; it reads no memory of ours.
+    use std::os::unix::io::AsRawFd;
+    // No safe wrapper (std, nix, rustix) offers sync_file_range: the one unsafe block of
+    // the workspace.
+    #[allow(unsafe_code)]
+    // SAFETY: a plain syscall on a descriptor we borrow for its duration; it reads no
+    // memory of ours, and its result is only a hint (errors are ignored).
     unsafe {
         libc::sync_file_range(file.as_raw_fd(), off, n, libc::SYNC_FILE_RANGE_WRITE);
     }

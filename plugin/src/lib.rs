@@ -5,6 +5,7 @@
 //! - [`managed`]: the Docker managed-plugin bundle (config.json + rootfs/);
 //! - [`pairing`]: which plugin goes with which VIB;
 //! - [`lock`]: the fleet.lock file.
+#![forbid(unsafe_code)]
 
 pub mod ar;
 pub mod bundle;

@@ -92,7 +92,7 @@ impl FleetLock {
         })?;
         if lock.lock_version != LOCK_VERSION {
             return Err(Error::Format(format!(
-                "fleet.lock version {} is not supported (this photon-fleet reads {LOCK_VERSION}): run build-ova or `vdvs lock` again to rewrite it",
+                "fleet.lock version {} is not supported (this photon-fleet reads {LOCK_VERSION}): run build-ova or `photon-fleet lock create` again to rewrite it",
                 lock.lock_version
             )));
         }

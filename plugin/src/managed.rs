@@ -30,35 +30,26 @@ pub struct PluginBundle {
 type Tree = BTreeMap<String, (u32, Vec<u8>)>;
 
 fn read_dir_tree(root: &Path) -> Result<Tree> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut tree = Tree::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir)? {
-            let path = e?.path();
-            let meta = std::fs::symlink_metadata(&path)?;
-            let rel = path
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .to_string();
-            if meta.is_dir() {
-                stack.push(path);
-            } else if meta.is_symlink() {
-                let target = std::fs::read_link(&path)?
-                    .to_string_lossy()
-                    .as_bytes()
-                    .to_vec();
-                tree.insert(rel, (0o120777, target));
-            } else {
-                tree.insert(
-                    rel,
-                    (meta.permissions().mode() & 0o7777, std::fs::read(&path)?),
-                );
+    use plumbing::walk::{tree, Kind};
+    let mut out = Tree::new();
+    for item in tree(root)? {
+        match item.kind {
+            Kind::Dir => {}
+            Kind::Link { target } => {
+                out.insert(item.rel, (0o120777, target.into_bytes()));
+            }
+            Kind::File { mode, .. } => {
+                out.insert(item.rel, (mode, std::fs::read(&item.path)?));
+            }
+            Kind::Other => {
+                return Err(bad!(
+                    "{}: plugin bundles hold files, folders and symlinks only",
+                    item.path.display()
+                ))
             }
         }
     }
-    Ok(tree)
+    Ok(out)
 }
 
 fn read_tar_tree(r: impl Read) -> Result<Tree> {

@@ -10,15 +10,28 @@ pub fn map<T: Sync, R: Send>(
     workers: usize,
     work: impl Fn(usize, &T) -> R + Sync,
 ) -> Vec<R> {
+    map_with(items, workers, || (), |_, i, item| work(i, item))
+}
+
+/// The same, each worker with state of its own made by `init` (a buffer, say).
+pub fn map_with<T: Sync, R: Send, S>(
+    items: &[T],
+    workers: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize, &T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = work(i, item);
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+            s.spawn(|| {
+                let mut state = init();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = work(&mut state, i, item);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                }
             });
         }
     });

@@ -2,6 +2,7 @@
 //! compiled in here. XML templates ([`render`]) escape values (`{{x}}`; `{{{x}}}`
 //! inserts them verbatim); text templates ([`render_text`]: shell, systemd, JSON)
 //! insert values as they are, and `{{sh x}}` single-quotes one for the shell.
+#![forbid(unsafe_code)]
 
 use handlebars::Handlebars;
 use serde::Serialize;
@@ -25,28 +26,9 @@ const TEXT_TEMPLATES: &[(&str, &str)] = &[
     ("timesyncd.conf", include_str!("../timesyncd.conf.hbs")),
 ];
 
-/// `it's` -> `'it'\''s'`: one shell word, whatever the text holds.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
+pub use plumbing::text::{shell_quote, xml_escape};
 
 handlebars::handlebars_helper!(sh: |s: str| shell_quote(s));
-
-/// Escapes the five XML special characters.
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn compile(templates: &[(&str, &'static str)], xml: bool) -> Handlebars<'static> {
     let mut h = Handlebars::new();
@@ -99,11 +81,30 @@ mod tests {
     }
 
     #[test]
-    fn every_template_compiles() {
-        // Strict mode: rendering with an empty object fails on the first variable,
-        // but a template that does not parse fails at registration (a panic here).
-        let _ = super::registry();
-        let _ = super::text_registry();
+    fn every_template_compiles_and_renders_strictly() {
+        // Every listed template registered (one that does not parse panics here)...
+        let (xml, text) = (super::registry(), super::text_registry());
+        assert_eq!(xml.get_templates().len(), super::TEMPLATES.len());
+        assert_eq!(text.get_templates().len(), super::TEXT_TEMPLATES.len());
+        // ... and strict: a variable the data lacks is an error naming the template,
+        // never an empty string in a descriptor or a unit (the callers' tests render
+        // each one with real data).
+        let empty = serde_json::json!({});
+        for (name, _) in super::TEMPLATES {
+            let e = super::render(name, &empty).unwrap_err();
+            assert!(
+                e.starts_with(&format!("rendering template {name}: ")),
+                "{e}"
+            );
+        }
+        for (name, _) in super::TEXT_TEMPLATES {
+            let e = super::render_text(name, &empty).unwrap_err();
+            assert!(
+                e.starts_with(&format!("rendering template {name}: ")),
+                "{e}"
+            );
+            assert!(e.contains("strict mode"), "{name}: {e}");
+        }
     }
 
     #[test]

@@ -73,32 +73,8 @@ pub fn plugin_tar(dir: &Path, version: &str) -> PathBuf {
     tar
 }
 
-/// A stage folder laid out like the vDVS driver VIB's payload.
-pub fn stage(dir: &Path) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let st = dir.join("stage");
-    let bin = st.join("usr/lib/vmware/vmdkops/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(st.join("etc/init.d")).unwrap();
-    std::fs::write(bin.join("vmdk_ops.py"), "# vmdk ops daemon\n".repeat(500)).unwrap();
-    let init = st.join("etc/init.d/vmdk-opsd");
-    std::fs::write(&init, "#!/bin/sh\n# chkconfig: on 90 90\n").unwrap();
-    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
-    st
-}
-
 pub fn compose(dir: &Path, version: &str, name: &str) -> PathBuf {
-    let st = stage(dir);
-    let out = dir.join(name);
-    ok(photon_fleet(&[
-        "vib",
-        "compose",
-        s(&st),
-        s(&out),
-        "--version",
-        version,
-    ]));
-    out
+    crate::common::compose_vib(dir, version, name, 0)
 }
 
 /// A vDVS VIB of `version` (`0.21.2.8b7dc30-0.0.1`), composed like vibauthor does.

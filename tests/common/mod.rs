@@ -2,6 +2,7 @@
 //! and assert how a refusal looks (exit 2, one line, names the file and the reason).
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn photon_fleet(args: &[&str]) -> Output {
@@ -59,4 +60,64 @@ pub fn noise(seed: u64, len: usize) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+/// The sha256 of `p` as coreutils' `sha256sum` computes it.
+pub fn sha256sum(p: &Path) -> String {
+    let out = peer("sha256sum", &[p.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().next().unwrap().to_string()
+}
+
+/// The JSON a command printed on stdout (whatever its exit code).
+pub fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `photon-fleet --json ARGS`, asserted to succeed, its JSON.
+pub fn json_run(args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(args);
+    let out = photon_fleet(&a);
+    succeeded(&out);
+    json_of(&out)
+}
+
+/// A stage folder laid out like the vDVS driver VIB's payload, with `mib` MiB of
+/// incompressible data beside it (so an upload of the VIB takes a while).
+pub fn vib_stage(dir: &Path, mib: usize) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let st = dir.join(format!("stage-{mib}"));
+    let bin = st.join("usr/lib/vmware/vmdkops/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(st.join("etc/init.d")).unwrap();
+    std::fs::write(bin.join("vmdk_ops.py"), "# vmdk ops daemon\n".repeat(500)).unwrap();
+    let init = st.join("etc/init.d/vmdk-opsd");
+    std::fs::write(&init, "#!/bin/sh\n# chkconfig: on 90 90\n").unwrap();
+    std::fs::set_permissions(&init, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if mib > 0 {
+        std::fs::write(bin.join("blob"), noise(mib as u64, mib << 20)).unwrap();
+    }
+    st
+}
+
+/// `photon-fleet vib compose` of [`vib_stage`] as `dir/name` (unsigned, community).
+pub fn compose_vib(dir: &Path, version: &str, name: &str, mib: usize) -> PathBuf {
+    let st = vib_stage(dir, mib);
+    let out = dir.join(name);
+    ok(photon_fleet(&[
+        "vib",
+        "compose",
+        st.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--version",
+        version,
+    ]));
+    out
 }

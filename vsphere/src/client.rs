@@ -320,24 +320,102 @@ pub fn object_props(page: &Response) -> Result<Vec<(MoRef, Props)>> {
     Ok(out)
 }
 
-fn sdk_url(url: &str) -> Result<String> {
-    let u = url.trim().trim_end_matches('/');
-    let rest = u.strip_prefix("https://").ok_or_else(|| {
-        if u.starts_with("http://") {
-            Error::Input(format!(
-                "vCenter URL '{u}': plain http is refused; use https://"
-            ))
-        } else {
-            Error::Input(format!("vCenter URL '{u}' must start with https://"))
-        }
-    })?;
-    // Credentials in a URL (govc style) are not used from here: they would end up in logs.
-    let hostpart = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host = hostpart.split('/').next().unwrap_or("");
-    if host.is_empty() {
-        return Err(Error::Input(format!("vCenter URL '{u}' has no host")));
+/// A vCenter URL as govc takes it: `host`, `host:port`, `https://host/sdk`, optionally
+/// with `user:password@` (percent-encoded). The password is kept only to log in and is
+/// never shown: messages use [`VcUrl::sdk`], which holds no credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VcUrl {
+    /// `https://host[:port]/sdk`
+    pub sdk: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for VcUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VcUrl")
+            .field("sdk", &self.sdk)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
     }
-    Ok(format!("https://{host}/sdk"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads a vCenter URL (see [`VcUrl`]); errors never repeat the credentials.
+pub fn parse_url(url: &str) -> Result<VcUrl> {
+    let u = url.trim();
+    let (scheme, rest) = match u.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("https".to_string(), u),
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    let (userinfo, host) = match authority.rsplit_once('@') {
+        Some((ui, h)) => (Some(ui), h),
+        None => (None, authority),
+    };
+    let shown = format!(
+        "{scheme}://{}{host}",
+        if userinfo.is_some() { "***@" } else { "" }
+    );
+    match scheme.as_str() {
+        "https" => {}
+        "http" => {
+            return Err(Error::Input(format!(
+                "vCenter URL '{shown}': plain http is refused; use https://"
+            )))
+        }
+        _ => {
+            return Err(Error::Input(format!(
+                "vCenter URL '{shown}': only https:// is spoken"
+            )))
+        }
+    }
+    if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(Error::Input(format!("vCenter URL '{shown}' has no host")));
+    }
+    let (user, password) = match userinfo {
+        None => (None, None),
+        Some(ui) => {
+            let (u, p) = ui.split_once(':').unwrap_or((ui, ""));
+            (
+                Some(percent_decode(u)).filter(|u| !u.is_empty()),
+                Some(percent_decode(p)).filter(|p| !p.is_empty()),
+            )
+        }
+    };
+    Ok(VcUrl {
+        sdk: format!("https://{host}/sdk"),
+        user,
+        password,
+    })
+}
+
+fn sdk_url(url: &str) -> Result<String> {
+    Ok(parse_url(url)?.sdk)
 }
 
 fn transport(sdk: &str, t: ureq::Transport) -> Error {
@@ -384,4 +462,38 @@ pub fn fetch_thumbprint(url: &str, timeout: Duration) -> Result<String> {
     }
     let got = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     got.ok_or_else(|| Error::Tls(format!("{host}: no certificate presented")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_read_as_govc_reads_them_and_never_echo_a_password() {
+        let plain = parse_url("vc.lab").unwrap();
+        assert_eq!(plain.sdk, "https://vc.lab/sdk");
+        assert_eq!((plain.user, plain.password), (None, None));
+        assert_eq!(
+            parse_url("https://vc.lab:8443/sdk").unwrap().sdk,
+            "https://vc.lab:8443/sdk"
+        );
+        let creds = parse_url("administrator%40vsphere.local:p%40ss:w@vc.lab/sdk").unwrap();
+        assert_eq!(creds.sdk, "https://vc.lab/sdk");
+        assert_eq!(creds.user.as_deref(), Some("administrator@vsphere.local"));
+        assert_eq!(creds.password.as_deref(), Some("p@ss:w"));
+        assert!(
+            !format!("{creds:?}").contains("p@ss"),
+            "Debug hides the password"
+        );
+        for (bad, says) in [
+            ("http://admin:Secret-1@vc.lab", "plain http is refused"),
+            ("admin:Secret-1@", "has no host"),
+            ("ftp://admin:Secret-1@vc.lab", "only https://"),
+        ] {
+            let e = parse_url(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(!e.contains("Secret-1") && e.contains("***@"), "{e}");
+            assert!(matches!(parse_url(bad), Err(Error::Input(_))));
+        }
+    }
 }

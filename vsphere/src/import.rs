@@ -397,8 +397,8 @@ fn upload_all(
 }
 
 fn wait_ready(c: &Client, lease: &MoRef, timeout: Duration) -> Result<()> {
-    let start = Instant::now();
-    loop {
+    use plumbing::poll::{until, Poll};
+    let ready = until(timeout, Duration::from_millis(500), || {
         let props = c.properties(std::slice::from_ref(lease), &["state"])?;
         let state = props
             .iter()
@@ -407,26 +407,25 @@ fn wait_ready(c: &Client, lease: &MoRef, timeout: Duration) -> Result<()> {
             .unwrap_or_default()
             .to_string();
         match state.as_str() {
-            "ready" => return Ok(()),
+            "ready" => Ok(Poll::Ready(())),
             "error" => {
                 // Only read `error` in state error: vcsim fails on an unset property.
                 let page = c.retrieve(std::slice::from_ref(lease), &["error"])?;
                 let doc = page[0].doc()?;
-                return Err(find(doc.root(), "val")
+                Err(find(doc.root(), "val")
                     .map(method_fault)
-                    .unwrap_or_else(|| Error::Unexpected("the import lease failed".into())));
+                    .unwrap_or_else(|| Error::Unexpected("the import lease failed".into())))
             }
-            "done" => return Err(Error::Unexpected("the import lease ended early".into())),
-            _ => {}
+            "done" => Err(Error::Unexpected("the import lease ended early".into())),
+            _ => Ok(Poll::NotYet),
         }
-        if start.elapsed() > timeout {
-            return Err(Error::Http(format!(
-                "the import lease was not ready after {} s",
-                timeout.as_secs()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    })?;
+    ready.ok_or_else(|| {
+        Error::Http(format!(
+            "the import lease was not ready after {} s",
+            timeout.as_secs()
+        ))
+    })
 }
 
 /// Sends `HttpNfcLeaseProgress` every [`KEEPALIVE`] until told to stop.

@@ -113,11 +113,7 @@ fn prop_refs(props: &[(String, Value)], name: &str) -> Vec<MoRef> {
 pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
     let top = c.refs(&c.content.root_folder, "childEntity")?;
     let dcs: Vec<MoRef> = top.into_iter().filter(|m| m.kind == "Datacenter").collect();
-    let datacenter = pick(
-        Part::Datacenter,
-        w.datacenter.as_deref(),
-        c.names(&dcs)?,
-    )?;
+    let datacenter = pick(Part::Datacenter, w.datacenter.as_deref(), c.names(&dcs)?)?;
     let props = c
         .properties(
             std::slice::from_ref(&datacenter.moref),
@@ -150,11 +146,7 @@ pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
         .into_iter()
         .filter(|m| m.kind.ends_with("ComputeResource"))
         .collect();
-    let compute = pick(
-        Part::Compute,
-        w.cluster.as_deref(),
-        c.names(&computes)?,
-    )?;
+    let compute = pick(Part::Compute, w.cluster.as_deref(), c.names(&computes)?)?;
     let pool = c
         .refs(&compute.moref, "resourcePool")?
         .into_iter()
@@ -173,4 +165,50 @@ pub fn resolve(c: &Client, w: &Wanted) -> Result<Placement> {
 /// The VM called `name` in the datacenter's VM folder, if there is one.
 pub fn find_vm(c: &Client, datacenter: &str, name: &str) -> Result<Option<MoRef>> {
     c.find(&format!("{datacenter}/vm/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(names: &[&str]) -> Vec<(MoRef, String)> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (MoRef::new("Datastore", &format!("ds-{i}")), n.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn names_are_picked_or_the_real_ones_listed() {
+        let two = found(&["ssd", "nfs"]);
+        assert_eq!(
+            pick(Part::Datastore, Some("nfs"), two.clone())
+                .unwrap()
+                .moref
+                .value,
+            "ds-1"
+        );
+        let e = pick(Part::Datastore, Some("sata"), two.clone()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "datastore 'sata' not found; there are: nfs, ssd"
+        );
+        assert!(matches!(
+            e,
+            Error::NotFound {
+                what: Part::Datastore,
+                ..
+            }
+        ));
+        let e = pick(Part::Datastore, None, two).unwrap_err();
+        assert_eq!(e.to_string(), "which datastore? there are: nfs, ssd");
+        assert!(e.is_input_error());
+        assert_eq!(
+            pick(Part::Compute, None, found(&["c0"])).unwrap().name,
+            "c0"
+        );
+        let e = pick(Part::Network, Some("x"), found(&[])).unwrap_err();
+        assert_eq!(e.to_string(), "network 'x' not found; there are: none");
+    }
 }

@@ -3,6 +3,7 @@
 //! reads), and the managed objects' operations sit in [`inventory`], [`import`] (OVF
 //! import over an HttpNfcLease), [`vm`] (clone, power, reconfigure, guarded removal) and
 //! [`task`]. The fleet deploy built on it lives in the `fleet` crate.
+#![forbid(unsafe_code)]
 
 pub mod client;
 mod error;

@@ -29,7 +29,7 @@ impl MoRef {
 
 /// XML-escapes text for an envelope (the one escaper every crate shares).
 pub fn esc(s: &str) -> String {
-    templates::xml_escape(s)
+    plumbing::text::xml_escape(s)
 }
 
 pub fn envelope(method: &str, this: &MoRef, body: &str) -> String {

@@ -3,7 +3,7 @@
 use crate::client::Client;
 use crate::soap::{child, find, method_fault, moref, text, MoRef, Response};
 use crate::{Error, Result};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What one read of `Task.info` said.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,29 +40,29 @@ pub fn wait(
     timeout: Duration,
     mut on_progress: impl FnMut(u32),
 ) -> Result<Option<MoRef>> {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(100);
-    loop {
+    use plumbing::poll::{until, Poll};
+    let done = until(timeout, Duration::from_secs(2), || {
         let page = c
             .retrieve(std::slice::from_ref(task), &["info"])?
             .into_iter()
             .next()
             .ok_or_else(|| Error::Unexpected("no answer for the task".into()))?;
         match parse_info(&page)? {
-            TaskState::Success(r) => return Ok(r),
-            TaskState::Failed(fault, message) => return Err(Error::Fault { fault, message }),
-            TaskState::Running(p) => on_progress(p.unwrap_or(0)),
+            TaskState::Success(r) => Ok(Poll::Ready(r)),
+            TaskState::Failed(fault, message) => Err(Error::Fault { fault, message }),
+            TaskState::Running(p) => {
+                on_progress(p.unwrap_or(0));
+                Ok(Poll::NotYet)
+            }
         }
-        if start.elapsed() > timeout {
-            return Err(Error::Http(format!(
-                "task {} still running after {} s",
-                task.value,
-                timeout.as_secs()
-            )));
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_secs(2));
-    }
+    })?;
+    done.ok_or_else(|| {
+        Error::Http(format!(
+            "task {} still running after {} s",
+            task.value,
+            timeout.as_secs()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -97,6 +97,7 @@ mod tests {
             .unwrap(),
             TaskState::Failed("DuplicateName".into(), "The name 'a' already exists.".into())
         );
-        assert!(parse_info(&info("<state>odd</state>")).is_err());
+        let e = parse_info(&info("<state>odd</state>")).unwrap_err();
+        assert_eq!(e.to_string(), "task state 'odd'");
     }
 }

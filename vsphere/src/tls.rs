@@ -164,3 +164,25 @@ pub fn recording_config(seen: Seen) -> Result<Arc<ClientConfig>> {
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbprints_are_read_as_vsphere_and_govc_print_them() {
+        let colons = "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01";
+        let want = Trust::Thumbprint("abcdef0123456789abcdef0123456789abcdef01".into());
+        assert_eq!(Trust::thumbprint(colons).unwrap(), want);
+        assert_eq!(Trust::thumbprint(&colons.replace(':', "")).unwrap(), want);
+        for bad in ["AB:CD", "zz".repeat(20).as_str(), ""] {
+            let e = Trust::thumbprint(bad).unwrap_err().to_string();
+            assert!(e.contains("is not a SHA-1 fingerprint"), "{e}");
+        }
+        // The SHA-1 of the DER bytes, upper case with colons.
+        assert_eq!(
+            sha1_thumbprint(b"abc"),
+            "A9:99:3E:36:47:06:81:6A:BA:3E:25:71:78:50:C2:6C:9C:D0:D8:9D"
+        );
+    }
+}

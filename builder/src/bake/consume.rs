@@ -6,7 +6,6 @@
 
 use ova::{DiskSource, RawDisk};
 use std::fs::File;
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,22 +39,13 @@ impl Consumed {
         {
             return;
         }
-        let (Ok(start), Ok(len)) = (
-            libc::off_t::try_from(from),
-            libc::off_t::try_from(to - from),
-        ) else {
+        let (Ok(start), Ok(len)) = (i64::try_from(from), i64::try_from(to - from)) else {
             return;
         };
-        // SAFETY: a syscall on a descriptor we own; it reads no memory of ours. A
-        // filesystem without hole punching refuses it, and the file is removed later.
-        unsafe {
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                start,
-                len,
-            );
-        }
+        // A filesystem without hole punching refuses it; the file is removed later anyway.
+        use nix::fcntl::{fallocate, FallocateFlags};
+        let how = FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE;
+        let _ = fallocate(&self.file, how, start, len);
     }
 }
 

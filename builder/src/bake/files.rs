@@ -202,39 +202,25 @@ pub fn config_entries(fleet: &Fleet, v: &Versions) -> Result<Vec<Entry>> {
 
 /// The bundle's files (a folder on this machine) placed under [`BUNDLE_DIR`].
 pub fn bundle_entries(dir: &Path) -> Result<Vec<Entry>> {
-    use std::os::unix::fs::PermissionsExt;
+    use plumbing::walk::{tree, Kind};
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).with_context(|| d.display().to_string())? {
-            let host = e?.path();
-            let rel = host
-                .strip_prefix(dir)
-                .expect("under the bundle")
-                .to_string_lossy();
-            let path = format!("{BUNDLE_DIR}/{rel}");
-            let meta = std::fs::symlink_metadata(&host)?;
-            if meta.is_dir() {
-                out.push(Entry::Dir { path });
-                stack.push(host);
-            } else if meta.is_symlink() {
-                let target = std::fs::read_link(&host)?.to_string_lossy().into_owned();
-                out.push(Entry::Link { path, target });
-            } else if meta.is_file() {
-                out.push(Entry::File {
-                    path,
-                    mode: meta.permissions().mode() & 0o7777,
-                    content: Content::Host(host, meta.len()),
-                });
-            } else {
-                bail!(
-                    "{}: plugin bundles hold files, folders and symlinks only",
-                    host.display()
-                );
-            }
-        }
+    for item in tree(dir).with_context(|| dir.display().to_string())? {
+        let path = format!("{BUNDLE_DIR}/{}", item.rel);
+        out.push(match item.kind {
+            Kind::Dir => Entry::Dir { path },
+            Kind::Link { target } => Entry::Link { path, target },
+            Kind::File { mode, len } => Entry::File {
+                path,
+                mode,
+                content: Content::Host(item.path, len),
+            },
+            Kind::Other => bail!(
+                "{}: plugin bundles hold files, folders and symlinks only",
+                item.path.display()
+            ),
+        });
     }
-    Ok(with_parents(out))
+    Ok(out)
 }
 
 /// Adds every missing parent folder and sorts (parents before children).

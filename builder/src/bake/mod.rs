@@ -196,6 +196,8 @@ pub fn bake(fs: &ExtFs, entries: &[Entry], must_exist: &[&str], shown: &str) -> 
             .map(|e| e.path().to_string()),
     );
     dirs.extend(must_exist.iter().map(|p| parent(p)));
+    // The checks below look up /etc and /opt/photon-fleet whatever is baked.
+    dirs.extend(["/".to_string(), "/opt".to_string()]);
     let dirs: Vec<String> = dirs.into_iter().collect();
     let listing = fs.list(&dirs)?;
     let lookup = |path: &str| -> Option<debugfs::DirEntry> {
@@ -342,3 +344,6 @@ pub fn stage(entries: Vec<Entry>, dir: &Path) -> Result<Vec<Entry>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,9 @@ fn errors_get_class_and_remedy() {
     let e = parse_error(" [AcceptanceConfigError]\n VIB x's acceptance level is community, which is not compliant with the ImageProfile acceptance level partner\n To change the host acceptance level, use the 'esxcli software acceptance set' command.\n Please refer to the log file for more details.\n");
     assert_eq!(e.class, "AcceptanceConfigError");
     assert!(e.message.contains("acceptance level is community"));
-    assert!(e.remedy.contains("--set-acceptance"));
+    assert!(e
+        .remedy
+        .contains("esxcli software acceptance set --level=CommunitySupported"));
     let e = parse_error("[DependencyError] VIB V requires esx-version >= 6.0.0, but the requirement cannot be satisfied within the ImageProfile.\n Please refer to the log file for more details.");
     assert_eq!(e.class, "DependencyError");
     assert!(e.remedy.contains("6.0"));

@@ -100,7 +100,8 @@ impl SparseHeader {
         b
     }
 
-    /// Parses and sanity-checks a header; `file_sectors` bounds every offset.
+    /// Parses and sanity-checks a 512-byte header (magic, version, grain size, flags);
+    /// the reader bounds its offsets by the file it reads.
     pub fn parse(b: &[u8]) -> Result<Self> {
         if b.len() < 512 {
             return Err(format_err!(

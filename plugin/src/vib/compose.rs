@@ -7,8 +7,8 @@ use super::{Constraint, Vib, VibDescriptor};
 use crate::{ar, Error, Result};
 use flate2::{write::GzEncoder, Compression, GzBuilder};
 use serde::Serialize;
-use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 impl VibDescriptor {
@@ -86,36 +86,35 @@ struct RelationVars<'a> {
 
 /// Tars `dir` (sorted, mtime 0, owner 0/0, modes kept) and gzips it reproducibly.
 pub fn payload_from_dir(name: &str, dir: &Path) -> Result<PayloadData> {
-    let mut paths = Vec::new();
-    collect(dir, dir, &mut paths)?;
-    paths.sort();
+    use plumbing::walk::{tree, Kind};
     let gz = GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), Compression::best());
     let mut tar = tar::Builder::new(gz);
     let mut files = Vec::new();
-    for rel in &paths {
-        let full = dir.join(rel);
-        let meta = std::fs::symlink_metadata(&full)?;
+    for item in tree(dir)? {
         let mut h = tar::Header::new_gnu();
         h.set_mtime(0);
         h.set_uid(0);
         h.set_gid(0);
-        use std::os::unix::fs::PermissionsExt;
-        h.set_mode(meta.permissions().mode() & 0o7777);
-        if meta.is_dir() {
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_size(0);
-            tar.append_data(&mut h, rel, std::io::empty())?;
-        } else if meta.is_file() {
-            h.set_size(meta.len());
-            tar.append_data(&mut h, rel, std::fs::File::open(&full)?)?;
-            files.push(rel.to_string_lossy().to_string());
-        } else {
-            return Err(Error::Invalid(format!(
-                "{}: only files and folders can go into a VIB payload",
-                full.display()
-            )));
+        h.set_mode(std::fs::symlink_metadata(&item.path)?.permissions().mode() & 0o7777);
+        match item.kind {
+            Kind::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                tar.append_data(&mut h, &item.rel, std::io::empty())?;
+            }
+            Kind::File { len, .. } => {
+                h.set_size(len);
+                tar.append_data(&mut h, &item.rel, std::fs::File::open(&item.path)?)?;
+                files.push(item.rel);
+            }
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{}: only files and folders can go into a VIB payload",
+                    item.path.display()
+                )))
+            }
         }
     }
     let gz: GzEncoder<Vec<u8>> = tar.into_inner()?;
@@ -127,32 +126,11 @@ pub fn payload_from_dir(name: &str, dir: &Path) -> Result<PayloadData> {
     })
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        out.push(p.strip_prefix(root).expect("under root").to_path_buf());
-        if p.is_dir() && !p.is_symlink() {
-            collect(root, &p, out)?;
-        }
-    }
-    Ok(())
-}
-
-fn gunzipped_digests(name: &str, gz: &[u8]) -> Result<(String, String)> {
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(gz), &mut raw)
-        .map_err(|e| Error::Invalid(format!("payload {name} is not gzip data: {e}")))?;
-    Ok((
-        hex::encode(Sha256::digest(&raw)),
-        hex::encode(Sha1::digest(&raw)),
-    ))
-}
-
 /// Composes an unsigned VIB.
 pub fn compose<'a>(spec: &'a VibDescriptor, payloads: &'a [PayloadData]) -> Result<Vec<u8>> {
     let mut vars_payloads = Vec::new();
     for p in payloads {
-        let (sha256_gunzip, sha1_gunzip) = gunzipped_digests(&p.name, &p.gz)?;
+        let (sha256_gunzip, sha1_gunzip) = super::gunzipped_digests(&p.name, &p.gz)?;
         vars_payloads.push(PayloadVars {
             name: &p.name,
             kind: &p.kind,

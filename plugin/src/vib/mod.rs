@@ -33,12 +33,34 @@ fn digest(kind: &str, data: &[u8]) -> Option<String> {
     }
 }
 
-fn gunzip(name: &str, data: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    MultiGzDecoder::new(data)
-        .read_to_end(&mut out)
-        .map_err(|e| bad!("payload {name} is not intact gzip data ({e})"))?;
-    Ok(out)
+/// No vDVS payload comes near this inflated (0.21's is ~30 MiB); nothing larger is read.
+pub const MAX_PAYLOAD: u64 = 2 << 30;
+
+/// The sha-256 and sha-1 of a gzip payload's inflated bytes, computed while inflating:
+/// the inflated data is never held in memory (a small VIB must not be able to fill it),
+/// and inflating stops with an error past [`MAX_PAYLOAD`].
+pub fn gunzipped_digests(name: &str, gz: &[u8]) -> Result<(String, String)> {
+    let mut z = MultiGzDecoder::new(gz).take(MAX_PAYLOAD + 1);
+    let (mut sha256, mut sha1) = (Sha256::new(), Sha1::new());
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = z
+            .read(&mut buf)
+            .map_err(|e| bad!("payload {name} is not intact gzip data ({e})"))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > MAX_PAYLOAD {
+            return Err(bad!(
+                "payload {name} inflates to more than {MAX_PAYLOAD} bytes: not a VIB payload"
+            ));
+        }
+        sha256.update(&buf[..n]);
+        sha1.update(&buf[..n]);
+    }
+    Ok((hex::encode(sha256.finalize()), hex::encode(sha1.finalize())))
 }
 
 impl Vib {
@@ -81,16 +103,26 @@ impl Vib {
                     p.size
                 )));
             }
-            let mut unzipped: Option<Vec<u8>> = None;
+            let mut unzipped: Option<(String, String)> = None;
             for c in &p.checksums {
-                let data = match c.verify_process.as_deref() {
-                    None => m.data,
-                    Some("gunzip") => unzipped.get_or_insert(gunzip(&p.name, m.data)?),
+                let actual = match c.verify_process.as_deref() {
+                    None => digest(&c.kind, m.data),
+                    Some("gunzip") => {
+                        let (sha256, sha1) = match &unzipped {
+                            Some(d) => d.clone(),
+                            None => unzipped.insert(gunzipped_digests(&p.name, m.data)?).clone(),
+                        };
+                        match c.kind.as_str() {
+                            "sha-256" => Some(sha256),
+                            "sha-1" => Some(sha1),
+                            _ => None,
+                        }
+                    }
                     Some(other) => {
                         return Err(bad!("payload {}: unknown verify-process '{other}'", p.name))
                     }
                 };
-                let Some(actual) = digest(&c.kind, data) else {
+                let Some(actual) = actual else {
                     continue;
                 };
                 let how = c

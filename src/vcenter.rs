@@ -22,24 +22,16 @@ fn credentials(a: &VcArgs, f: &VcenterSection) -> Result<(String, String, String
         .ok_or_else(|| {
             usage("which vCenter? set PHOTON_FLEET_VC_URL (or GOVC_URL), or pass --url")
         })?;
-    let (from_url_user, from_url_pass) = match url.split_once("://").map(|(_, r)| r) {
-        Some(rest) if rest.split('/').next().unwrap_or("").contains('@') => {
-            if a.url.is_some()
-                && std::env::var("PHOTON_FLEET_VC_URL").ok().as_deref() != Some(url.as_str())
-            {
-                return Err(usage(
-                    "credentials in --url would be visible to every user of this machine: put them in PHOTON_FLEET_VC_USER / PHOTON_FLEET_VC_PASSWORD",
-                ));
-            }
-            let creds = rest.split('@').next().unwrap_or("");
-            let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
-            (
-                Some(u.to_string()),
-                Some(p.to_string()).filter(|p| !p.is_empty()),
-            )
-        }
-        _ => (None, None),
-    };
+    // govc's forms: a bare host, host:port, https://host/sdk, user:password@host.
+    let parsed = vsphere::client::parse_url(&url)?;
+    let in_argv = a.url.is_some()
+        && std::env::var("PHOTON_FLEET_VC_URL").ok().as_deref() != Some(url.as_str());
+    if in_argv && parsed.password.is_some() {
+        return Err(usage(
+            "credentials in --url would be visible to every user of this machine: put them in PHOTON_FLEET_VC_USER / PHOTON_FLEET_VC_PASSWORD",
+        ));
+    }
+    let (from_url_user, from_url_pass) = (parsed.user.clone(), parsed.password.clone());
     let user = a
         .user
         .clone()

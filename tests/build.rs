@@ -110,7 +110,10 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
     // The VIB beside it is the input VIB; the lock names all three and re-verifies.
     let vib_out = out.join("esx-vmdkops-service-0.21.2.8b7dc30-0.0.1.vib");
     assert_eq!(sha256sum(&vib_out), sha256sum(&vib));
-    ok(photon_fleet(&["inspect", s(&out.join("fleet.lock"))]));
+    let checked = ok(photon_fleet(&["inspect", s(&out.join("fleet.lock"))]));
+    for what in ["plugin ok", "vib    ok", "ova    ok"] {
+        assert!(checked.contains(what), "{what}: {checked}");
+    }
     let lock = std::fs::read_to_string(out.join("fleet.lock")).unwrap();
     assert!(
         lock.contains(&format!("manifest_sha256 = \"{mf_sha}\""))

@@ -468,7 +468,7 @@ fn faults_on_one_host_never_stop_the_others() {
     let lab = Lab::up(&[
         &format!("good:{C}"),
         &format!("drops:drop_upload=1,{C}"),
-        &format!("slow:slow=4,{C}"),
+        &format!("slow:slow=10,{C}"),
     ]);
     // 4 MiB: the dropped connection cuts the upload after its first MiB.
     let v = vib_of(lab.dir.path(), TARGET, 4);

@@ -51,7 +51,13 @@ fn certificate_trust_is_explicit() {
     );
     let mut pinned = args.to_vec();
     pinned.extend(["--thumbprint", shown.trim()]);
-    succeeded(&vc.run(&pinned, &[]));
+    let out = vc.run(&pinned, &[]);
+    succeeded(&out);
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("compute     DC0_C0") && plan.contains("dry run: nothing was changed"),
+        "{plan}"
+    );
 
     let wrong = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33";
     let mut bad = args.to_vec();
@@ -72,7 +78,57 @@ fn certificate_trust_is_explicit() {
         .output()
         .unwrap();
     succeeded(&out);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(PASSWORD));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(!plan.contains(PASSWORD) && !String::from_utf8_lossy(&out.stderr).contains(PASSWORD));
+    assert!(plan.contains("compute     DC0_C0"), "{plan}");
+    // The same URL without scheme, as govc takes it; the login came from the URL.
+    let bare = govc_url.replace("https://", "");
+    let out = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(["--json"])
+        .args(args)
+        .env_remove("PHOTON_FLEET_VC_URL")
+        .env_remove("PHOTON_FLEET_VC_USER")
+        .env_remove("PHOTON_FLEET_VC_PASSWORD")
+        .env("GOVC_URL", &bare)
+        .env("GOVC_INSECURE", "1")
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let j = common::json_of(&out);
+    assert_eq!(
+        j["vcenter"], "VMware vCenter Server 6.5.0 build-5973321",
+        "{j}"
+    );
+    // A wrong password in the URL: refused by vcsim, and never repeated.
+    let wrong = govc_url.replace(PASSWORD, "Not-The-Pa55word");
+    let out = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(args)
+        .env_remove("PHOTON_FLEET_VC_URL")
+        .env_remove("PHOTON_FLEET_VC_PASSWORD")
+        .env("GOVC_URL", &wrong)
+        .env("GOVC_INSECURE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("Not-The-Pa55word") && err.contains("refused user"),
+        "{err}"
+    );
+    // A plain-http URL with credentials: refused without echoing them.
+    let http = govc_url.replace("https://", "http://");
+    let out = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(args)
+        .env_remove("PHOTON_FLEET_VC_URL")
+        .env("GOVC_URL", &http)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains(PASSWORD) && err.contains("plain http is refused"),
+        "{err}"
+    );
 }
 
 #[test]

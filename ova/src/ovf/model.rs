@@ -73,7 +73,7 @@ impl Hardware {
                 self.cpus
             )));
         }
-        if self.memory_mb < 4 || self.memory_mb % 4 != 0 {
+        if self.memory_mb < 4 || !self.memory_mb.is_multiple_of(4) {
             return Err(Error::Invalid(format!(
                 "memory {} MB must be a multiple of 4 MB",
                 self.memory_mb

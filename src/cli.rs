@@ -18,6 +18,14 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Converge the whole fleet fleet.toml describes: build the image when fleet.lock no
+    /// longer matches, put the matching VIB on every ESXi host of the cluster (before any
+    /// VM boots), deploy the VMs, then check inside every guest that it is a working
+    /// Docker host. Prints the plan first; --dry-run stops there. Rerun to finish.
+    Up(crate::up_cli::UpArgs),
+    /// The fleet as it is against fleet.lock: ESXi hosts (VIB, vmdk-opsd), VMs (power,
+    /// IP, OVA), guests (plugin version and state); exit 1 when anything differs.
+    Status(crate::up_cli::FleetArgs),
     /// Build the Docker-host OVA from a Photon OS base: Docker enabled, the vDVS plugin
     /// prebaked (created and enabled at first boot, no network needed), first-boot setup
     /// from the OVF environment; writes the OVA, the matching VIB and fleet.lock to --out.

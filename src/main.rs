@@ -11,6 +11,7 @@ mod progress;
 mod remedy;
 mod ssh_login;
 mod text;
+mod up_cli;
 mod vc_cli;
 mod vcenter;
 
@@ -24,6 +25,8 @@ fn run(ctx: &output::Context, command: &Command) -> anyhow::Result<()> {
         Command::Kickstart(a) => cmd::kickstart::run(ctx, a),
         Command::Disk(cli::DiskCommand::DemoBase(a)) => cmd::disk::demo_base(ctx, a),
         Command::Disk(cli::DiskCommand::Convert(a)) => cmd::convert::run(ctx, a),
+        Command::Up(a) => cmd::up::run(ctx, a),
+        Command::Status(a) => cmd::up::status(ctx, a),
         Command::Deploy(a) => cmd::deploy::run(ctx, a),
         Command::Vc(vc_cli::VcCommand::Thumbprint { url }) => cmd::deploy::thumbprint(ctx, url),
         Command::SshInstall(a) => cmd::esxi::install(ctx, a),

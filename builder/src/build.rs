@@ -9,7 +9,7 @@ use crate::{bad, InputError, Result};
 use anyhow::Context as _;
 use config::Fleet;
 use ova::ovf::{Firmware, OvfDisk};
-use plugin::lock::{relative_to, FleetLock, OvaEntry, PluginEntry, Release, VibEntry};
+use plugin::lock::{relative_to, FleetLock, InputsEntry, OvaEntry, PluginEntry, Release, VibEntry};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -112,6 +112,46 @@ impl Drop for Undo {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// A digest of everything build-ova's output depends on: photon-fleet's version, the
+/// base's size and modification time (as make and cargo judge a file: hashing a 16 GiB
+/// base on every `up` would cost more than it saves), the plugin bundle's and the VIB's
+/// digests, and fleet.toml's image sections (paths aside, and the guest login key,
+/// which is not baked). fleet.lock records it; `up` rebuilds when it changes.
+pub fn inputs_digest(
+    fleet: &Fleet,
+    base: &Path,
+    plugin_sha256: &str,
+    vib_sha256: &str,
+) -> Result<String> {
+    let meta = std::fs::metadata(base).with_context(|| base.display().to_string())?;
+    let mtime = meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let without = |v: serde_json::Value, keys: &[&str]| {
+        let mut v = v;
+        if let Some(m) = v.as_object_mut() {
+            for k in keys {
+                m.remove(*k);
+            }
+        }
+        v
+    };
+    // serde_json's maps are sorted by key: the text is canonical.
+    let doc = serde_json::json!({
+        "photon_fleet": env!("CARGO_PKG_VERSION"),
+        "base": { "size": meta.len(), "mtime_ns": mtime.to_string() },
+        "plugin": plugin_sha256,
+        "vib": vib_sha256,
+        "image": without(serde_json::to_value(&fleet.image)?, &["base", "out"]),
+        "docker": fleet.docker,
+        "vdvs": without(serde_json::to_value(&fleet.vdvs)?, &["plugin", "vib"]),
+        "guest": without(serde_json::to_value(&fleet.guest)?, &["identity"]),
+        "network": serde_json::to_value(&fleet.network)?,
+    });
+    Ok(plugin::lock::sha256_hex(doc.to_string().as_bytes()))
 }
 
 /// The two vDVS halves, checked to be one release before any disk work.
@@ -361,6 +401,14 @@ fn lock(i: &BuildInputs, v: &Vdvs, out: &Outputs, manifest_sha256: &str) -> Resu
         ova: Some(OvaEntry {
             file: relative_to(&out.ova, dir),
             manifest_sha256: manifest_sha256.to_string(),
+        }),
+        inputs: Some(InputsEntry {
+            sha256: inputs_digest(
+                i.fleet,
+                &i.base,
+                &v.bundle.sha256,
+                &plugin::lock::sha256_hex(&v.vib_bytes),
+            )?,
         }),
     };
     lock.write(&out.lock)

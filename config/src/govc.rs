@@ -5,7 +5,7 @@ use crate::{Error, Result};
 use serde::Deserialize;
 use std::path::Path;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct GovcOptions {
     pub disk_provisioning: Option<String>,
@@ -34,14 +34,14 @@ pub struct GovcOptions {
     pub deployment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct KeyValue {
     pub key: String,
     pub value: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct NetworkMap {
     pub name: String,

@@ -1,10 +1,10 @@
 //! fleet.toml's build-ova sections: [image], [docker], [vdvs], [guest], [network].
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// The image build-ova writes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ImageSection {
     /// VM name inside the OVF and the OVA's file stem (`<name>-<photon_version>.ova`).
@@ -22,6 +22,9 @@ pub struct ImageSection {
     pub firmware: String,
     /// The network the NIC is attached to in the OVF.
     pub network: String,
+    /// Where build-ova writes (and `up` looks for) the OVA, the VIB and fleet.lock
+    /// (relative to fleet.toml).
+    pub out: PathBuf,
 }
 
 impl Default for ImageSection {
@@ -36,12 +39,13 @@ impl Default for ImageSection {
             hw_version: 14,
             firmware: "efi".into(),
             network: "VM Network".into(),
+            out: "out".into(),
         }
     }
 }
 
 /// vDVS: the two artifacts and how the plugin is set up in the guest.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VdvsSection {
     /// Managed-plugin bundle: folder or .tar with config.json and rootfs/.
@@ -69,7 +73,7 @@ impl Default for VdvsSection {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuestSection {
     /// e.g. "Europe/Berlin": /etc/localtime points at it (the base must hold the zone).
@@ -81,6 +85,9 @@ pub struct GuestSection {
     pub ssh_keys: Vec<String>,
     #[serde(default)]
     pub users: Vec<GuestUser>,
+    /// The private key `up` and `status` log in to the guests with, as root (its public
+    /// half belongs in `ssh_keys`); relative to fleet.toml. Not baked into the image.
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]
@@ -94,7 +101,7 @@ pub struct GuestUser {
 }
 
 /// Defaults for [[vm]] entries with a static address; also the OVF property defaults.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSection {
     pub gateway: Option<String>,

@@ -64,6 +64,9 @@ pub struct Fleet {
     pub vcenter: VcenterSection,
     #[serde(default)]
     pub vm: Vec<VmEntry>,
+    /// The folder fleet.toml is in (relative paths in it are relative to this).
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 /// Where deploy puts the fleet (flags override it).
@@ -157,11 +160,14 @@ impl Fleet {
             &mut f.image.base,
             &mut f.vdvs.plugin,
             &mut f.vdvs.vib,
+            &mut f.guest.identity,
         ] {
             if let Some(rel) = p.as_mut() {
                 *rel = base.join(&*rel);
             }
         }
+        f.image.out = base.join(&f.image.out);
+        f.dir = base.to_path_buf();
         Ok(f)
     }
 }

@@ -171,6 +171,14 @@ pub struct HostReport {
 }
 
 impl HostReport {
+    /// The report of a host that was not tried (nothing was sent to it).
+    pub fn not_tried(t: &Target, failure: Failure) -> Self {
+        Self {
+            failure: Some(failure),
+            ..Self::new(t)
+        }
+    }
+
     fn new(t: &Target) -> Self {
         Self {
             host: t.to_string(),

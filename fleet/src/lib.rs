@@ -5,8 +5,12 @@
 #![forbid(unsafe_code)]
 
 pub mod deploy;
+pub mod guests;
+pub mod hosts;
 pub mod image;
 pub mod install;
+pub mod status;
+pub mod up;
 
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
 

@@ -22,6 +22,16 @@ pub struct FleetLock {
     pub vib: VibEntry,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ova: Option<OvaEntry>,
+    /// What build-ova was given (a digest of the base's size and time, the plugin, the
+    /// VIB and fleet.toml's image sections): `up` rebuilds when it no longer matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<InputsEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InputsEntry {
+    pub sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -92,6 +92,7 @@ fn lock_round_trip_verify_and_tamper() {
             file: "fleet.ova".into(),
             manifest_sha256: "ab".repeat(32),
         }),
+        inputs: None,
     };
     let path = dir.path().join("fleet.lock");
     lock.write(&path).unwrap();

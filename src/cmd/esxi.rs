@@ -35,7 +35,7 @@ fn run_fleet(ctx: &Context, command: &str, a: &HostArgs, job: Job, want: &str) -
             "no hosts: pass --host, --hosts-file or --fleet with [esxi] hosts",
         ));
     }
-    let cfg = crate::ssh_login::connect_config(a, &fleet)?;
+    let cfg = crate::ssh_login::esxi(a, &fleet)?;
     let bars = LineBars::new(ctx.bars.visible(), targets.len(), "hosts");
     let report = install::run(
         command,

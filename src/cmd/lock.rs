@@ -27,6 +27,7 @@ pub fn create(
         plugin: PluginEntry::of(&bundle, plugin_path, dir),
         vib: VibEntry::of(&vib, vib_path, plugin::lock::sha256_file(vib_path)?, dir),
         ova: None,
+        inputs: None,
     };
     lock.write(output)
         .with_context(|| output.display().to_string())?;

@@ -5,4 +5,5 @@ pub mod build;
 pub mod deploy;
 pub mod esxi;
 pub mod inspect;
+pub mod up;
 pub mod vdvs;

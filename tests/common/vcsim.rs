@@ -16,9 +16,15 @@ pub struct VcSim {
 
 impl VcSim {
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// vcsim with more arguments (e.g. `-lab FILE`).
+    pub fn start_with(args: &[&str]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/vcsim");
         let mut child = Command::new(script)
             .args(["-l", "127.0.0.1:0"])
+            .args(args)
             .env("VCSIM_USER", USER)
             .env("VCSIM_PASSWORD", PASSWORD)
             .stdout(Stdio::piped())

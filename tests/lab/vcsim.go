@@ -1,9 +1,22 @@
 // vcsim for the photon-fleet lab: govmomi's vCenter simulator (Debian's
 // golang-github-vmware-govmomi-dev ships the library but no vcsim main), with its default
-// VPX inventory (DC0, cluster DC0_C0, host DC0_H0, datastore LocalDS_0, "VM Network"),
-// served over HTTPS on 127.0.0.1. With VCSIM_USER and VCSIM_PASSWORD set, only that
-// login is accepted (otherwise any non-empty one). Prints the URL, then serves until
-// SIGTERM/SIGINT.
+// VPX inventory (DC0, cluster DC0_C0 with hosts DC0_C0_H0..H2, host DC0_H0, datastore
+// LocalDS_0, "VM Network"), served over HTTPS on 127.0.0.1. With VCSIM_USER and
+// VCSIM_PASSWORD set, only that login is accepted (otherwise any non-empty one). Prints
+// the URL, then serves until SIGTERM/SIGINT.
+//
+// -lab FILE (JSON) ties the inventory to the rest of the lab, where real vCenter differs
+// from vcsim 0.24.2:
+//
+//	"hosts": {"DC0_C0_H0": {"address": "127.5.0.1", "lab": DIR, "name": "h0",
+//	          "ssh": "stopped"}, ...}
+//	    the host's management address (vmk0) is its ESXi stand-in's (tests/lab/esxi-lab),
+//	    and a HostServiceSystem (which vcsim lacks) offers TSM-SSH: StartService and
+//	    StopService start and stop the stand-in's real sshd.
+//	"guests": {"photon-docker-01": "127.5.1.1", ...}
+//	    once such a VM is powered on, VMware Tools "report" that address as its guest IP
+//	    (the guest stand-in's).
+//	"esxi_lab": the path of tests/lab/esxi-lab.
 package main
 
 import (
@@ -12,26 +25,143 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/big"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
 )
+
+type labHost struct {
+	Address string `json:"address"`
+	Lab     string `json:"lab"`
+	Name    string `json:"name"`
+	SSH     string `json:"ssh"`
+}
+
+type labConfig struct {
+	Hosts   map[string]labHost `json:"hosts"`
+	Guests  map[string]string  `json:"guests"`
+	EsxiLab string             `json:"esxi_lab"`
+}
+
+// serviceSystem is a host's HostServiceSystem with the one service the lab needs.
+type serviceSystem struct {
+	mo.HostServiceSystem
+	host labHost
+	lab  string
+}
+
+func (s *serviceSystem) set(key string, running bool) soap.HasFault {
+	for i := range s.ServiceInfo.Service {
+		svc := &s.ServiceInfo.Service[i]
+		if svc.Key != key {
+			continue
+		}
+		what := "stop"
+		if running {
+			what = "start"
+		}
+		if out, err := exec.Command(s.lab, what, s.host.Lab, s.host.Name).CombinedOutput(); err != nil {
+			return &methods.StartServiceBody{Fault_: simulator.Fault(string(out), &types.HostConfigFault{})}
+		}
+		svc.Running = running
+		return nil
+	}
+	return &methods.StartServiceBody{Fault_: simulator.Fault("", &types.NotFound{})}
+}
+
+func (s *serviceSystem) StartService(req *types.StartService) soap.HasFault {
+	if f := s.set(req.Id, true); f != nil {
+		return f
+	}
+	return &methods.StartServiceBody{Res: new(types.StartServiceResponse)}
+}
+
+func (s *serviceSystem) StopService(req *types.StopService) soap.HasFault {
+	if f := s.set(req.Id, false); f != nil {
+		return &methods.StopServiceBody{Fault_: f.Fault()}
+	}
+	return &methods.StopServiceBody{Res: new(types.StopServiceResponse)}
+}
+
+// hosts gives each configured host its stand-in's address and a HostServiceSystem.
+func hosts(cfg *labConfig) {
+	for _, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		lh, ok := cfg.Hosts[h.Name]
+		if !ok {
+			continue
+		}
+		h.Config.Network.Vnic[0].Spec.Ip.IpAddress = lh.Address
+		ss := &serviceSystem{host: lh, lab: cfg.EsxiLab}
+		ss.Self = types.ManagedObjectReference{Type: "HostServiceSystem"}
+		ss.ServiceInfo = types.HostServiceInfo{Service: []types.HostService{
+			{Key: "TSM-SSH", Label: "SSH", Policy: "off", Running: lh.SSH != "stopped"},
+		}}
+		ref := simulator.Map.Put(ss).Reference()
+		h.ConfigManager.ServiceSystem = &ref
+		if lh.SSH == "stopped" {
+			ss.set("TSM-SSH", false)
+		}
+	}
+}
+
+// guestIPs reports each configured VM's address once it is powered on, as VMware Tools
+// would after the guest booted.
+func guestIPs(cfg *labConfig) {
+	for range time.Tick(200 * time.Millisecond) {
+		for _, e := range simulator.Map.All("VirtualMachine") {
+			vm := e.(*simulator.VirtualMachine)
+			ip, ok := cfg.Guests[vm.Name]
+			if !ok {
+				continue
+			}
+			simulator.Map.WithLock(vm, func() {
+				if vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn && vm.Guest.IpAddress != ip {
+					simulator.Map.Update(vm, []types.PropertyChange{
+						{Name: "guest.ipAddress", Val: ip},
+						{Name: "summary.guest.ipAddress", Val: ip},
+					})
+				}
+			})
+		}
+	}
+}
 
 func main() {
 	listen := flag.String("l", "127.0.0.1:0", "address to listen on")
+	labFile := flag.String("lab", "", "JSON tying hosts and guests to the lab's stand-ins")
 	flag.Parse()
 	model := simulator.VPX()
 	if err := model.Create(); err != nil {
 		fmt.Fprintln(os.Stderr, "vcsim:", err)
 		os.Exit(1)
+	}
+	if *labFile != "" {
+		var cfg labConfig
+		text, err := os.ReadFile(*labFile)
+		if err == nil {
+			err = json.Unmarshal(text, &cfg)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vcsim: -lab:", err)
+			os.Exit(1)
+		}
+		hosts(&cfg)
+		go guestIPs(&cfg)
 	}
 	model.Service.Listen = &url.URL{Scheme: "https", Host: *listen}
 	if u, p := os.Getenv("VCSIM_USER"), os.Getenv("VCSIM_PASSWORD"); u != "" && p != "" {

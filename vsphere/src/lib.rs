@@ -7,6 +7,7 @@
 
 pub mod client;
 mod error;
+pub mod hosts;
 pub mod import;
 pub mod inventory;
 pub mod soap;

@@ -606,3 +606,90 @@ fn ova_made_by_other_tools_deploys() {
     assert_eq!(vm["power"], "poweredOn");
     assert_eq!(guestinfo(&vm, "hostname"), "other-01");
 }
+
+/// vCenter numbers a template's vApp properties its own way (another tool's import, an
+/// edit in the UI): deploy reads the keys and edits by them. A clone whose edit vCenter
+/// refuses fails alone, in one line naming the VM and the property.
+#[test]
+fn vapp_edits_follow_the_templates_keys_and_a_refused_clone_fails_alone() {
+    let vc = VcSim::start_with(&["-refuse-vapp", "baked-03"]);
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, _) = bake::base_ova(dir, "64MiB");
+    let plugin = bake::plugin_dir(dir, "0.21.2", 4096);
+    let vib = bake::vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet.toml");
+    let out = dir.join("out");
+    bake::build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
+    let built = bake::s(&out.join("photon-docker-5.0.ova")).to_string();
+    let mut a = deploy(&built);
+    a.extend(["--count", "1", "--name-prefix", "baked"]);
+    let j = json(&vc.run(&a, &[]));
+    let template = j["plan"]["template"].as_str().unwrap().to_string();
+    let first = vc.vm("baked-01").unwrap();
+    assert_eq!(first["vapp"]["hostname"]["value"], "baked-01", "{first}");
+
+    // Renumber two properties of the template far from where the import put them.
+    let keys = |vm: &Value| {
+        let mut k: Vec<i64> = vm["vapp"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p["key"].as_i64().unwrap())
+            .collect();
+        k.sort();
+        k
+    };
+    for (id, key) in [("hostname", "700"), ("ssh.authorized_key", "701")] {
+        let out = vc.check(&["rekey", &template, id, key]);
+        succeeded(&out);
+    }
+    let t = vc.vm(&template).unwrap();
+    assert_eq!(t["vapp"]["hostname"]["key"], 700, "{t}");
+    assert!(keys(&t).contains(&701));
+
+    a = deploy(&built);
+    a.extend(["--count", "3", "--name-prefix", "baked"]);
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIRekeyed ops@lab";
+    let set = format!("ssh.authorized_key={key}");
+    a.extend(["--set", &set]);
+    let out = vc.run(&a, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let failed: Vec<&str> = err.lines().filter(|l| l.contains("baked-03")).collect();
+    assert_eq!(failed.len(), 1, "{err}");
+    assert!(
+        failed[0].contains("failed") && failed[0].contains("property "),
+        "{err}"
+    );
+    assert!(vc.vm("baked-03").is_none(), "the refused clone left a VM");
+    let second = vc.vm("baked-02").expect("the other clone went on");
+    assert_eq!(second["power"], "poweredOn");
+    assert_eq!(second["vapp"]["hostname"]["key"], 700);
+    assert_eq!(second["vapp"]["hostname"]["value"], "baked-02");
+    assert_eq!(second["vapp"]["ssh.authorized_key"]["value"], key);
+    let ro = &second["vapp"]["vdvs.plugin_version"];
+    assert_eq!(ro["user"], false);
+    assert_eq!(
+        ro["value"].as_str().unwrap_or(""),
+        "",
+        "read-only: never edited"
+    );
+    let env = second["guestinfo"]["guestinfo.ovfEnv"].as_str().unwrap();
+    assert!(
+        env.contains(r#"<Property oe:key="hostname" oe:value="baked-02"/>"#),
+        "{env}"
+    );
+
+    // Asking to set the read-only property: refused before anything changes.
+    let before = vc.vms().len();
+    a = deploy(&built);
+    a.extend(["--count", "4", "--name-prefix", "baked"]);
+    a.extend(["--set", "vdvs.plugin_version=9.9"]);
+    let out = vc.run(&a, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("'vdvs.plugin_version' is read-only"), "{err}");
+    assert_eq!(vc.vms().len(), before);
+}

@@ -6,6 +6,8 @@
 #[path = "common/bake.rs"]
 mod bake;
 mod common;
+#[path = "common/vcsim.rs"]
+mod vcsim;
 
 use bake::*;
 use std::path::PathBuf;
@@ -58,6 +60,8 @@ const OVF_ENV: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 struct Sandbox {
     _dir: tempfile::TempDir,
+    /// The OVA the script was taken from.
+    ova: PathBuf,
     root: PathBuf,
     script: PathBuf,
     bin: PathBuf,
@@ -113,6 +117,7 @@ fn sandbox() -> Sandbox {
         std::os::unix::fs::symlink("fake", bin.join(tool)).unwrap();
     }
     Sandbox {
+        ova: out.join("photon-docker-5.0.ova"),
         _dir: d,
         root,
         script,
@@ -266,4 +271,83 @@ fn a_failed_plugin_create_leaves_no_stamp_and_the_retry_finishes_the_job() {
     assert!(sb.root.join("var/lib/photon-fleet/firstboot.done").exists());
     // The retry did not add the key twice.
     assert_eq!(sb.read("root/.ssh/authorized_keys").matches(KEY).count(), 1);
+}
+
+/// fleet.toml's per-VM values go into vCenter as vApp property edits (the template's keys,
+/// read from vCenter), vCenter hands the guest its OVF environment, and first boot's own
+/// parser gets back exactly what fleet.toml said: XML specials included.
+#[test]
+fn the_ovf_environment_round_trips_from_fleet_toml_through_vcenter_to_first_boot() {
+    let sb = sandbox();
+    let vc = vcsim::VcSim::start();
+    let odd_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOddKey ops&dev <\"lab\"> 'q' café";
+    let fleet = sb.root.join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        format!(
+            "[vcenter]\ncluster = \"DC0_C0\"\ninsecure = true\n[[vm]]\nname = \"web-01\"\nhostname = \"web-01.lab\"\naddress = \"10.0.0.31/24\"\ngateway = \"10.0.0.1\"\ndns = [\"10.0.0.2\", \"10.0.0.3\"]\nssh_key = '''{odd_key}'''\n[[vm]]\nname = \"web-02\"\n"
+        ),
+    )
+    .unwrap();
+    let out = vc.run(
+        &[
+            "--json",
+            "deploy",
+            sb.ova.to_str().unwrap(),
+            "--fleet",
+            fleet.to_str().unwrap(),
+        ],
+        &[],
+    );
+    common::succeeded(&out);
+
+    // What vCenter keeps, read by pyvmomi: each VM its own values, the read-only
+    // version property untouched.
+    let a = vc.vm("web-01").unwrap();
+    let vapp = &a["vapp"];
+    assert_eq!(vapp["hostname"]["value"], "web-01.lab", "{a}");
+    assert_eq!(vapp["network.address"]["value"], "10.0.0.31/24");
+    assert_eq!(vapp["ssh.authorized_key"]["value"], odd_key);
+    assert_eq!(vapp["vdvs.plugin_version"]["user"], false);
+    assert_eq!(
+        vapp["vdvs.plugin_version"]["value"].as_str().unwrap_or(""),
+        "",
+        "never edited"
+    );
+    assert_eq!(vapp["vdvs.plugin_version"]["default"], "0.21.2");
+    let b = vc.vm("web-02").unwrap();
+    assert_eq!(b["vapp"]["hostname"]["value"], "web-02");
+    assert_eq!(
+        b["vapp"]["network.address"]["value"].as_str().unwrap_or(""),
+        ""
+    );
+
+    // The guest's view: vCenter's ovf-env.xml, fed to the baked first-boot script.
+    let env = a["guestinfo"]["guestinfo.ovfEnv"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        env.contains("<PropertySection>") && env.contains("&amp;dev &lt;&quot;lab&quot;&gt;"),
+        "{env}"
+    );
+    std::fs::write(sb.root.join("ovfenv.xml"), &env).unwrap();
+    let run = sb.run();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(sb.read("etc/hostname"), "web-01.lab\n");
+    let net = sb.read("etc/systemd/network/10-photon-fleet.network");
+    for line in [
+        "Address=10.0.0.31/24",
+        "Gateway=10.0.0.1",
+        "DNS=10.0.0.2",
+        "DNS=10.0.0.3",
+    ] {
+        assert!(net.lines().any(|l| l == line), "{line} missing:\n{net}");
+    }
+    let keys = sb.read("root/.ssh/authorized_keys");
+    assert_eq!(keys.lines().next(), Some(odd_key), "{keys}");
 }

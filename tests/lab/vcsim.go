@@ -144,8 +144,16 @@ func guestIPs(cfg *labConfig) {
 func main() {
 	listen := flag.String("l", "127.0.0.1:0", "address to listen on")
 	labFile := flag.String("lab", "", "JSON tying hosts and guests to the lab's stand-ins")
+	nfcDir := flag.String("nfc", "", "upload disks to a host listener with its own certificate, stored here")
+	nfcThumb := flag.String("nfc-thumbprint", "", "the thumbprint the lease gives for that listener (default: its own)")
+	nonDRS := flag.Bool("non-drs", false, "cluster DC0_C0 has DRS off: imports and clones need a host")
+	esxModel := flag.Bool("esx", false, "a standalone ESXi host instead of a vCenter")
+	refuse := flag.String("refuse-vapp", "", "refuse the vApp property edits of the clone with this name")
 	flag.Parse()
 	model := simulator.VPX()
+	if *esxModel {
+		model = simulator.ESX()
+	}
 	if err := model.Create(); err != nil {
 		fmt.Fprintln(os.Stderr, "vcsim:", err)
 		os.Exit(1)
@@ -175,7 +183,25 @@ func main() {
 	// A fresh 2048-bit self-signed certificate, as a new vCenter has (httptest's built-in
 	// one is 1024-bit, which modern TLS stacks rightly refuse).
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	b := &behaviour{nonDRS: *nonDRS, esx: *esxModel, refuse: *refuse, ovfs: map[string]string{}}
+	if *nonDRS {
+		for _, e := range simulator.Map.All("ClusterComputeResource") {
+			c := e.(*simulator.ClusterComputeResource)
+			if c.Name == "DC0_C0" {
+				c.ConfigurationEx.(*types.ClusterConfigInfoEx).DrsConfig.Enabled = types.NewBool(false)
+			}
+		}
+	}
+	if *nfcDir != "" {
+		nfc, err := startNFC(*nfcDir, *nfcThumb)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vcsim: -nfc:", err)
+			os.Exit(1)
+		}
+		b.nfc = nfc
+	}
 	s := model.Service.NewServer()
+	s.Config.Handler = b.wrap(s.Config.Handler)
 	fmt.Printf("https://%s/sdk\n", s.URL.Host)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

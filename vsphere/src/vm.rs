@@ -176,9 +176,18 @@ pub fn fleet_marks(c: &Client, vms: &mut [VmInfo]) -> Result<()> {
     Ok(())
 }
 
-/// The keys vCenter gave the VM's vApp properties: `(id, key)`. Empty when the VM has
-/// no vApp options (or the endpoint does not model them).
-pub fn vapp_property_keys(c: &Client, vm: &MoRef) -> Result<Vec<(String, i32)>> {
+/// One vApp property of a VM as vCenter keeps it: its OVF id, the integer key vCenter
+/// gave it (never assumed: read), and whether a value may be set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VAppProperty {
+    pub id: String,
+    pub key: i32,
+    pub user_configurable: bool,
+}
+
+/// The VM's vApp properties. Empty when it has no vApp options (or the endpoint does
+/// not model them).
+pub fn vapp_properties(c: &Client, vm: &MoRef) -> Result<Vec<VAppProperty>> {
     let pages = c.retrieve(std::slice::from_ref(vm), &["config.vAppConfig"])?;
     let mut out = Vec::new();
     for page in &pages {
@@ -188,8 +197,12 @@ pub fn vapp_property_keys(c: &Client, vm: &MoRef) -> Result<Vec<(String, i32)>> 
         };
         for p in children(val, "property") {
             if let (Some(id), Some(key)) = (text(p, "id"), text(p, "key")) {
-                if let Ok(k) = key.parse() {
-                    out.push((id, k));
+                if let Ok(key) = key.parse() {
+                    out.push(VAppProperty {
+                        id,
+                        key,
+                        user_configurable: text(p, "userConfigurable").as_deref() == Some("true"),
+                    });
                 }
             }
         }

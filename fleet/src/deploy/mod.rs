@@ -148,6 +148,11 @@ pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSp
         defaults.push((k.to_string(), v.to_string()));
     }
     for (k, _) in &defaults {
+        if info.property(k).is_some_and(|p| !p.user_configurable) {
+            return Err(bad(format!(
+                "property '{k}' is read-only in the OVA's ProductSection: it cannot be set per VM"
+            )));
+        }
         if info.property(k).is_none() {
             let known: Vec<&str> = info.properties.iter().map(|p| p.key.as_str()).collect();
             return Err(bad(format!(

@@ -74,7 +74,7 @@ pub fn run(
 ) -> Result<Report> {
     let target = at.target();
     let (template, upload) = template(c, src, &target, plan, o)?;
-    let keys = vm::vapp_property_keys(c, &template)?;
+    let keys = vm::vapp_properties(c, &template)?;
     let done = plumbing::pool::map(&plan.vms, o.parallel.clamp(1, 32), |i, planned| {
         let start = Instant::now();
         let r = one_vm(
@@ -169,6 +169,20 @@ fn template(
     Ok((template, upload))
 }
 
+/// The vApp property edits for `values`: by the keys vCenter gave the template's
+/// properties (read, never assumed), and only for properties a value may be set on.
+pub fn vapp_edits(props: &[vm::VAppProperty], values: &[(String, String)]) -> Vec<(i32, String)> {
+    values
+        .iter()
+        .filter_map(|(id, v)| {
+            props
+                .iter()
+                .find(|p| p.id == *id && p.user_configurable)
+                .map(|p| (p.key, v.clone()))
+        })
+        .collect()
+}
+
 /// A run's id for its import marker: the time and process, in hex.
 fn run_id() -> String {
     let t = std::time::SystemTime::now()
@@ -185,7 +199,7 @@ fn one_vm(
     at: &Target,
     spec: &VmSpec,
     planned: &PlannedVm,
-    keys: &[(String, i32)],
+    keys: &[vm::VAppProperty],
     o: &Options,
 ) -> Result<VmInfo> {
     let p = o.progress;
@@ -202,15 +216,7 @@ fn one_vm(
                             .map(|(k, v)| (format!("{GUESTINFO}{k}"), v.clone())),
                     )
                     .collect(),
-                vapp_values: spec
-                    .values
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        keys.iter()
-                            .find(|(id, _)| id == k)
-                            .map(|(_, key)| (*key, v.clone()))
-                    })
-                    .collect(),
+                vapp_values: vapp_edits(keys, &spec.values),
             };
             let vm = vm::clone(c, template, &spec.name, at, &cfg, o.timeout)?;
             // Set apart from the clone: not every endpoint applies a clone spec's annotation.
@@ -273,4 +279,25 @@ fn wait_for_ips(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vapp_edits_use_the_templates_keys_and_skip_read_only_properties() {
+        let p = |id: &str, key, user| vm::VAppProperty {
+            id: id.into(),
+            key,
+            user_configurable: user,
+        };
+        let props = [p("vdvs.plugin_version", 0, false), p("hostname", 42, true)];
+        let values = [
+            ("hostname".to_string(), "web-01".to_string()),
+            ("vdvs.plugin_version".into(), "9.9".into()),
+            ("network.dns".into(), "10.0.0.2".into()),
+        ];
+        assert_eq!(vapp_edits(&props, &values), [(42, "web-01".to_string())]);
+    }
 }

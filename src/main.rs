@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     // Ctrl-C / SIGTERM: what the run registered (temporary files, an import lease) is
     // undone, one line says so, and the exit code is 130 / 143.
     let _ = plumbing::interrupt::install(|what, undone| {
-        format!("photon-fleet: {what}: {undone} unfinished output(s) removed")
+        format!("photon-fleet: {what}: {undone} unfinished step(s) undone (partial files removed, an import in progress aborted and its VM removed)")
     });
     let ctx = output::Context::new(cli.json, cli.quiet);
     match run(&ctx, &cli.command) {

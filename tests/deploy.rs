@@ -693,3 +693,35 @@ fn vapp_edits_follow_the_templates_keys_and_a_refused_clone_fails_alone() {
     assert!(err.contains("'vdvs.plugin_version' is read-only"), "{err}");
     assert_eq!(vc.vms().len(), before);
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM while a disk uploads: the lease is aborted and the VM vCenter
+/// made for the import removed before the process exits; nothing is left for a rerun.
+#[test]
+fn a_signal_during_the_upload_aborts_the_lease_and_removes_the_vm() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (args, template) = big_ova_plan(&vc, dir.path());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let before = vc.vms().len();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let (mut relay, url) = fault_relay(&vc, &["--rate", "1000000"]);
+        let child = vc.spawn(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
+        wait_for_import_marker(&vc, &template);
+        std::thread::sleep(Duration::from_millis(500));
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        let _ = relay.kill();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains("import in progress aborted"), "{err}");
+        assert!(
+            vc.vm(&template).is_none(),
+            "SIG{signal}: the half-imported VM is left"
+        );
+        assert_eq!(vc.vms().len(), before);
+    }
+}

@@ -5,9 +5,10 @@
 use crate::soap::{self, child, children, esc, moref, text, MoRef, Response};
 use crate::tls::{client_config, Trust};
 use crate::{Error, Result};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct ServiceContent {
     pub about: String,
     pub api_version: String,
@@ -19,12 +20,16 @@ pub struct ServiceContent {
     pub view_manager: Option<MoRef>,
 }
 
+/// A logged-in session. Clones share it (the cookie too): an interrupt handler holds one.
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     /// `https://host[:port]/sdk`
     pub sdk: String,
-    cookie: Mutex<Option<String>>,
+    cookie: Arc<Mutex<Option<String>>>,
     pub content: ServiceContent,
+    trust: Trust,
+    timeout: Duration,
 }
 
 /// The properties read for one object: `(name, value)`.
@@ -61,16 +66,13 @@ impl Client {
     /// Connects to `url` (`https://vc.example.com` or `.../sdk`) and reads ServiceContent.
     pub fn connect(url: &str, trust: &Trust, timeout: Duration) -> Result<Self> {
         let sdk = sdk_url(url)?;
-        let agent = ureq::AgentBuilder::new()
-            .tls_config(client_config(trust)?)
-            .timeout_connect(timeout)
-            .timeout_read(timeout)
-            .timeout_write(timeout)
-            .build();
+        let agent = agent(client_config(trust)?, timeout);
         let mut c = Self {
             agent,
             sdk,
-            cookie: Mutex::new(None),
+            cookie: Arc::new(Mutex::new(None)),
+            trust: trust.clone(),
+            timeout,
             content: ServiceContent {
                 about: String::new(),
                 api_version: String::new(),
@@ -166,36 +168,21 @@ impl Client {
         Ok(Response { xml })
     }
 
-    /// Streams `len` bytes to a lease device URL (HTTP POST, as vSphere's NFC wants).
-    pub fn upload(&self, url: &str, len: u64, body: impl std::io::Read) -> Result<()> {
-        let mut req = self
-            .agent
-            .post(url)
-            .set("Content-Type", "application/x-vnd.vmware-streamVmdk")
-            .set("Content-Length", &len.to_string());
-        if let Some(c) = self.cookie() {
-            req = req.set("Cookie", &c);
-        }
-        match req.send(body) {
-            Ok(_) => Ok(()),
-            Err(ureq::Error::Status(code, r)) => Err(Error::Http(format!(
-                "{url}: HTTP {code} {}",
-                r.status_text()
-            ))),
-            Err(ureq::Error::Transport(t)) if t.kind() == ureq::ErrorKind::Io => {
-                Err(Error::Http(format!(
-                    "connection lost: {}",
-                    std::error::Error::source(&t).map_or_else(
-                        || t.message().unwrap_or("I/O error").to_string(),
-                        |e| e.to_string()
-                    )
-                )))
-            }
-            Err(ureq::Error::Transport(t)) => Err(transport(url, t)),
-        }
+    /// How this session's endpoint is trusted.
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 
-    fn cookie(&self) -> Option<String> {
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
+    /// An agent with this session's timeouts and another trust (for an ESXi host).
+    pub(crate) fn agent_for(&self, tls: std::sync::Arc<rustls::ClientConfig>) -> ureq::Agent {
+        agent(tls, self.timeout)
+    }
+
+    pub(crate) fn cookie(&self) -> Option<String> {
         self.cookie
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -412,6 +399,15 @@ pub fn parse_url(url: &str) -> Result<VcUrl> {
         user,
         password,
     })
+}
+
+fn agent(tls: Arc<rustls::ClientConfig>, timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .tls_config(tls)
+        .timeout_connect(timeout)
+        .timeout_read(timeout)
+        .timeout_write(timeout)
+        .build()
 }
 
 fn sdk_url(url: &str) -> Result<String> {

@@ -7,11 +7,12 @@
 
 use crate::client::Client;
 use crate::inventory::Target;
+use crate::nfc::{self, Device};
 use crate::soap::{child, children, echo, esc, find, method_fault, moref, text, MoRef};
 use crate::{Error, Result};
 use ova::{Ova, Progress};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the lease is told the upload is alive (vCenter drops a lease after about
@@ -224,15 +225,6 @@ pub fn parse_import_spec(xml: &str, note: Option<&str>) -> Result<ImportSpec> {
     })
 }
 
-/// The upload URL for a lease device: vCenter writes `*` for "the host you talk to".
-pub fn device_url(url: &str, sdk: &str) -> String {
-    let ours = sdk.trim_start_matches("https://").trim_end_matches("/sdk");
-    match url.strip_prefix("https://*/") {
-        Some(rest) => format!("https://{ours}/{rest}"),
-        None => url.to_string(),
-    }
-}
-
 /// Imports the OVA's VM as `params.entity_name`. Nothing is left behind on failure.
 pub fn import(
     c: &Client,
@@ -269,17 +261,32 @@ pub fn import(
         .ok_or_else(|| Error::Unexpected("ImportVApp returned no lease".into()))?;
     let start = Instant::now();
     let total: u64 = sizes.iter().sum();
-    let mut entity = None;
+    let entity: Arc<Mutex<Option<MoRef>>> = Arc::default();
+    // Ctrl-C or SIGTERM from here on: the lease is aborted and the VM removed before the
+    // process exits (the same guarded removal as after a failure).
+    let _undo = {
+        let (c, lease, entity) = (c.clone(), lease.clone(), entity.clone());
+        let marker = params.marker.clone();
+        plumbing::interrupt::on_interrupt(move || {
+            let known = entity.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let vm = known.or_else(|| lease_info(&c, &lease).ok().map(|(vm, _)| vm));
+            let _ = c.call("HttpNfcLeaseAbort", &lease, "");
+            if let Some(vm) = vm {
+                let _ = crate::vm::destroy_leftover(&c, &vm, &marker, timeout);
+            }
+        })
+    };
     let result = upload_all(
         c,
         archive,
         &lease,
         &spec.files,
         total,
-        &mut entity,
+        &entity,
         progress,
         timeout,
     );
+    let entity = entity.lock().unwrap_or_else(|p| p.into_inner()).clone();
     match result {
         Ok(vm) => {
             c.call("HttpNfcLeaseComplete", &lease, "")?;
@@ -324,7 +331,7 @@ fn abandon(
     let msg = format!("{what}; {after}");
     match e {
         Error::Input(_) => Error::Input(msg),
-        Error::Tls(_) => Error::Tls(msg),
+        Error::Tls(_) | Error::Untrusted { .. } => Error::Tls(msg),
         _ => Error::Http(msg),
     }
 }
@@ -337,26 +344,13 @@ fn upload_all(
     lease: &MoRef,
     files: &[FileItem],
     total: u64,
-    entity: &mut Option<MoRef>,
+    entity: &Mutex<Option<MoRef>>,
     progress: &dyn Progress,
     timeout: Duration,
 ) -> Result<MoRef> {
     wait_ready(c, lease, timeout)?;
-    let page = c
-        .retrieve(std::slice::from_ref(lease), &["info"])?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
-    let doc = page.doc()?;
-    let info =
-        find(doc.root(), "val").ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
-    let vm = child(info, "entity")
-        .and_then(moref)
-        .ok_or_else(|| Error::Unexpected("the lease names no VM".into()))?;
-    *entity = Some(vm.clone());
-    let urls: Vec<(String, String)> = children(info, "deviceUrl")
-        .filter_map(|d| Some((text(d, "importKey")?, text(d, "url")?)))
-        .collect();
+    let (vm, devices) = lease_info(c, lease)?;
+    *entity.lock().unwrap_or_else(|p| p.into_inner()) = Some(vm.clone());
     let sent = AtomicU64::new(0);
     let (stop, stopped) = mpsc::channel::<()>();
     progress.stage("upload", total);
@@ -365,10 +359,10 @@ fn upload_all(
         s.spawn(move || keepalive(c, lease, sent, total, &stopped));
         let r = (|| {
             for f in files {
-                let url = urls
+                let device = devices
                     .iter()
                     .find(|(k, _)| *k == f.device_id)
-                    .map(|(_, u)| device_url(u, &c.sdk))
+                    .map(|(_, d)| d)
                     .ok_or_else(|| {
                         Error::Unexpected(format!("the lease has no URL for {}", f.device_id))
                     })?;
@@ -384,8 +378,13 @@ fn upload_all(
                     sent,
                     progress,
                 };
-                c.upload(&url, m.size, counted)
-                    .map_err(|e| Error::Http(format!("uploading {} to vCenter: {e}", f.path)))?;
+                nfc::upload(c, device, m.size, counted).map_err(|e| match e {
+                    Error::Untrusted { url, reason } => Error::Untrusted {
+                        url: format!("uploading {} to {url}", f.path),
+                        reason,
+                    },
+                    e => Error::Http(format!("uploading {}: {e}", f.path)),
+                })?;
             }
             Ok(())
         })();
@@ -394,6 +393,31 @@ fn upload_all(
     });
     progress.done();
     outcome.map(|()| vm)
+}
+
+/// A ready lease's VM and its device URLs by import key.
+fn lease_info(c: &Client, lease: &MoRef) -> Result<(MoRef, Vec<(String, Device)>)> {
+    let page = c
+        .retrieve(std::slice::from_ref(lease), &["info"])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
+    let doc = page.doc()?;
+    let info =
+        find(doc.root(), "val").ok_or_else(|| Error::Unexpected("the lease has no info".into()))?;
+    let vm = child(info, "entity")
+        .and_then(moref)
+        .ok_or_else(|| Error::Unexpected("the lease names no VM".into()))?;
+    let devices = children(info, "deviceUrl")
+        .filter_map(|d| {
+            let device = Device {
+                url: text(d, "url")?,
+                thumbprint: text(d, "sslThumbprint"),
+            };
+            Some((text(d, "importKey")?, device))
+        })
+        .collect();
+    Ok((vm, devices))
 }
 
 fn wait_ready(c: &Client, lease: &MoRef, timeout: Duration) -> Result<()> {
@@ -517,19 +541,6 @@ mod tests {
         assert!(
             s.contains("</annotation></configSpec><resPoolEntity"),
             "{s}"
-        );
-    }
-
-    #[test]
-    fn device_urls_point_at_the_endpoint_we_use() {
-        let sdk = "https://127.0.0.1:8989/sdk";
-        assert_eq!(
-            device_url("https://*/nfc/lease-1/disk-0.vmdk", sdk),
-            "https://127.0.0.1:8989/nfc/lease-1/disk-0.vmdk"
-        );
-        assert_eq!(
-            device_url("https://esx1.lab/nfc/52a/disk-0.vmdk", sdk),
-            "https://esx1.lab/nfc/52a/disk-0.vmdk"
         );
     }
 

@@ -1,8 +1,8 @@
 //! The `vsphere` crate: a vim25 SOAP client. Formats are pure ([`soap`]: envelopes,
 //! faults, the import spec); every call goes through [`client`] (HTTPS, session, property
 //! reads), and the managed objects' operations sit in [`inventory`], [`import`] (OVF
-//! import over an HttpNfcLease), [`vm`] (clone, power, reconfigure, guarded removal) and
-//! [`task`]. The fleet deploy built on it lives in the `fleet` crate.
+//! import over an HttpNfcLease; [`nfc`]: where each disk goes and how it is trusted),
+//! [`vm`] (clone, power, reconfigure, guarded removal) and [`task`]. The fleet deploy built on it lives in the `fleet` crate.
 #![forbid(unsafe_code)]
 
 pub mod client;
@@ -10,6 +10,7 @@ mod error;
 pub mod hosts;
 pub mod import;
 pub mod inventory;
+pub mod nfc;
 pub mod soap;
 pub mod task;
 pub mod tls;

@@ -43,6 +43,15 @@ pub fn sha1_thumbprint(der: &[u8]) -> String {
         .join(":")
 }
 
+/// `AB:CD:...` of a thumbprint kept as lower-case hex.
+fn colons(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|p| String::from_utf8_lossy(p).to_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// Where the leaf certificate's thumbprint is put when `recording_config` connects.
 pub type Seen = Arc<Mutex<Option<String>>>;
 
@@ -52,6 +61,8 @@ struct Pinned {
     want: Option<String>,
     provider: Arc<CryptoProvider>,
     seen: Option<Seen>,
+    /// What the wanted thumbprint is, for the refusal: "the pinned one", ...
+    label: &'static str,
 }
 
 impl ServerCertVerifier for Pinned {
@@ -74,8 +85,11 @@ impl ServerCertVerifier for Pinned {
         {
             Ok(ServerCertVerified::assertion())
         } else {
+            let want = self.want.as_deref().unwrap_or_default();
             Err(rustls::Error::General(format!(
-                "certificate thumbprint {got} is not the pinned one"
+                "certificate thumbprint {got} is not {} ({})",
+                self.label,
+                colons(want)
             )))
         }
     }
@@ -116,6 +130,11 @@ impl ServerCertVerifier for Pinned {
 }
 
 pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
+    labeled_config(trust, "the pinned one")
+}
+
+/// [`client_config`], naming the wanted thumbprint `label` when a certificate is refused.
+pub fn labeled_config(trust: &Trust, label: &'static str) -> Result<Arc<ClientConfig>> {
     let provider = Arc::new(ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -134,6 +153,7 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
                 want: Some(want.clone()),
                 provider,
                 seen: None,
+                label,
             }))
             .with_no_client_auth(),
         Trust::Insecure => builder
@@ -142,6 +162,7 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
                 want: None,
                 provider,
                 seen: None,
+                label,
             }))
             .with_no_client_auth(),
     };
@@ -160,6 +181,7 @@ pub fn recording_config(seen: Seen) -> Result<Arc<ClientConfig>> {
             want: None,
             provider,
             seen: Some(seen),
+            label: "any",
         }))
         .with_no_client_auth();
     Ok(Arc::new(config))

@@ -33,6 +33,7 @@ fn vcenter(e: &vsphere::Error) -> Option<String> {
     Some(match e {
         Untrusted { .. } => "install vCenter's CA, or pin it with --thumbprint (shown by 'photon-fleet vc thumbprint'), or pass --insecure".into(),
         Ambiguous { what, .. } => format!("pass {}", flag(*what)),
+        NotFound { what, .. } => format!("pick one with {}", flag(*what)),
         NameTaken {
             role: vsphere::Role::Template,
             ..
@@ -51,5 +52,8 @@ fn flag(p: Part) -> &'static str {
         Part::Datastore => "--datastore",
         Part::Network => "--network",
         Part::Compute => "--cluster",
+        Part::Host => "--host",
+        Part::Pool => "--pool",
+        Part::Folder => "--folder",
     }
 }

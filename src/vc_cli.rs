@@ -42,12 +42,26 @@ pub struct DeployArgs {
     /// fleet.lock: refuse an OVA other than the one it records (by its manifest's sha256).
     #[arg(long)]
     pub lock: Option<PathBuf>,
-    /// Datacenter (needed when there is more than one).
+    /// Datacenter: a name or an inventory path (`/Folder/DC1`); needed when there is more
+    /// than one.
     #[arg(long)]
     pub datacenter: Option<String>,
-    /// Cluster or standalone host whose resource pool gets the VMs.
+    /// Cluster or standalone host whose resource pool gets the VMs: a name or a path
+    /// (`Prod/C1`, `/DC1/host/Prod/C1`).
     #[arg(long)]
     pub cluster: Option<String>,
+    /// ESXi host of the cluster to put every VM on [default: vCenter picks; in a cluster
+    /// without DRS the VMs are spread over its connected hosts].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Resource pool of the cluster: a name or a path under its root pool [default: the
+    /// root pool].
+    #[arg(long)]
+    pub pool: Option<String>,
+    /// VM folder for the template and the VMs: a name or a path under the datacenter's VM
+    /// folder; it must exist [default: the VM folder itself].
+    #[arg(long)]
+    pub folder: Option<String>,
     /// Datastore (needed when there is more than one).
     #[arg(long)]
     pub datastore: Option<String>,

@@ -101,7 +101,7 @@ pub struct GuestUser {
 }
 
 /// Defaults for [[vm]] entries with a static address; also the OVF property defaults.
-#[derive(Debug, Default, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSection {
     pub gateway: Option<String>,

@@ -79,6 +79,12 @@ pub struct VcenterSection {
     pub insecure: Option<bool>,
     pub datacenter: Option<String>,
     pub cluster: Option<String>,
+    /// An ESXi host of the cluster every VM goes to.
+    pub host: Option<String>,
+    /// A resource pool of the cluster.
+    pub pool: Option<String>,
+    /// The VM folder for the template and the VMs.
+    pub folder: Option<String>,
     pub datastore: Option<String>,
     pub network: Option<String>,
     pub template: Option<String>,
@@ -134,14 +140,6 @@ impl Fleet {
         for ip in f.network.gateway.iter().chain(&f.network.dns) {
             ip.parse::<std::net::IpAddr>()
                 .map_err(|_| bad(format!("[network] '{ip}' is not an IP address")))?;
-        }
-        for vm in f.vm.iter_mut().filter(|vm| vm.address.is_some()) {
-            if vm.gateway.is_none() {
-                vm.gateway.clone_from(&f.network.gateway);
-            }
-            if vm.dns.is_empty() {
-                vm.dns.clone_from(&f.network.dns);
-            }
         }
         for vm in &f.vm {
             vm.check()
@@ -201,7 +199,23 @@ impl VmEntry {
         Ok(())
     }
 
-    /// The vApp property values this VM gets (keys of the OVF ProductSection).
+    /// What [network] gives this VM where it says nothing itself: the gateway and DNS of
+    /// a static address. Weaker than any value set explicitly (here or by `--set`).
+    pub fn network_defaults(&self, net: &NetworkSection) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        if self.address.is_none() {
+            return v;
+        }
+        if let (None, Some(g)) = (&self.gateway, &net.gateway) {
+            v.push(("network.gateway".into(), g.clone()));
+        }
+        if self.dns.is_empty() && !net.dns.is_empty() {
+            v.push(("network.dns".into(), net.dns.join(",")));
+        }
+        v
+    }
+
+    /// The vApp property values this VM sets itself (keys of the OVF ProductSection).
     pub fn values(&self) -> Vec<(String, String)> {
         let mut v = vec![(
             "hostname".to_string(),
@@ -243,8 +257,13 @@ mod tests {
         assert_eq!(f.vdvs.socket_gid, "docker");
         assert_eq!(f.guest.users[0].groups, ["docker"]);
         assert_eq!(f.docker.as_ref().unwrap()["log-opts"]["max-file"], "3");
-        // [network] fills in what a static [[vm]] leaves out.
-        assert_eq!(f.vm[0].gateway.as_deref(), Some("10.0.0.1"));
+        // [network] fills in what a static [[vm]] leaves out, as a default only.
+        let d = f.vm[0].network_defaults(&f.network);
+        assert!(
+            d.contains(&("network.gateway".into(), "10.0.0.1".into())),
+            "{d:?}"
+        );
+        assert!(f.vm[0].values().iter().all(|(k, _)| k != "network.gateway"));
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub fn wanted(fleet: &config::Fleet) -> Wanted {
     Wanted {
         datacenter: vc.datacenter.clone(),
         cluster: vc.cluster.clone(),
+        host: vc.host.clone(),
+        pool: vc.pool.clone(),
+        folder: vc.folder.clone(),
         datastore: vc.datastore.clone(),
         network: vc.network.clone().unwrap_or_else(|| "VM Network".into()),
     }
@@ -226,6 +229,9 @@ fn inputs_for<'a>(base: &DeployInputs<'a>, ova: &str, lock: &str) -> DeployInput
         options: base.options.clone(),
         datacenter: base.datacenter.clone(),
         cluster: base.cluster.clone(),
+        host: base.host.clone(),
+        pool: base.pool.clone(),
+        folder: base.folder.clone(),
         datastore: base.datastore.clone(),
         network: base.network.clone(),
         count: base.count,

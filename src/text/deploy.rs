@@ -3,12 +3,29 @@
 use fleet::deploy::{DeployReport, TemplateAction, VmAction};
 use indicatif::HumanBytes;
 use std::fmt::Write as _;
+use vsphere::inventory::NetworkKind;
 
 pub fn text(r: &DeployReport) -> String {
     let p = &r.placement;
+    let network = match &p.network_kind {
+        NetworkKind::Standard => String::new(),
+        NetworkKind::Distributed { .. } => " (distributed port group)".into(),
+    };
+    let hosts = match (p.drs, p.hosts.as_slice()) {
+        (_, []) => String::new(),
+        (true, [h]) => format!("\n  host        {}", h.name),
+        (false, many) => format!(
+            "\n  hosts       {} (DRS is off: the VMs are spread over them)",
+            many.iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (true, many) => format!("\n  hosts       {}", many.len()),
+    };
     let mut s = format!(
-        "{}\n  OVA         {} (sha256 {})\n  datacenter  {}\n  compute     {}\n  datastore   {}\n  network     {}\n",
-        r.vcenter, r.ova, r.ova_sha256, p.datacenter.name, p.compute.name, p.datastore.name, p.network.name
+        "{}\n  OVA         {} (sha256 {})\n  datacenter  {}\n  compute     {}{hosts}\n  pool        {}\n  folder      {}\n  datastore   {}\n  network     {}{network}\n",
+        r.vcenter, r.ova, r.ova_sha256, p.datacenter.name, p.compute.name, p.pool.name, p.vm_folder.name, p.datastore.name, p.network.name
     );
     let t = &r.plan;
     let how = match (
@@ -51,24 +68,43 @@ pub fn text(r: &DeployReport) -> String {
     match &r.result {
         None => {
             for vm in &t.vms {
-                let _ = writeln!(s, "  {:<24} {}", vm.name, action_word(vm.action));
+                let on = vm
+                    .host
+                    .as_ref()
+                    .map(|h| format!(" on {}", h.name))
+                    .unwrap_or_default();
+                let _ = writeln!(s, "  {:<24} {}{on}", vm.name, action_word(vm.action));
             }
             s.push_str("dry run: nothing was changed\n");
         }
         Some(rep) => {
+            let placed = rep.vms.iter().any(|v| v.host.is_some());
+            let host_col = |h: &str| {
+                if placed {
+                    format!("{h:<16} ")
+                } else {
+                    String::new()
+                }
+            };
             let _ = writeln!(
                 s,
-                "\n{:<24} {:<10} {:<11} {:<16} {:>7}  RESULT",
-                "VM", "ACTION", "POWER", "IP", "SECONDS"
+                "\n{:<24} {:<10} {:<11} {:<16} {}{:>7}  RESULT",
+                "VM",
+                "ACTION",
+                "POWER",
+                "IP",
+                host_col("HOST"),
+                "SECONDS"
             );
             for v in &rep.vms {
                 let _ = writeln!(
                     s,
-                    "{:<24} {:<10} {:<11} {:<16} {:>7.1}  {}",
+                    "{:<24} {:<10} {:<11} {:<16} {}{:>7.1}  {}",
                     v.name,
                     action_word(v.action),
                     v.power_state,
                     v.ip.as_deref().unwrap_or("-"),
+                    host_col(v.host.as_deref().unwrap_or("-")),
                     v.seconds,
                     v.error.as_deref().unwrap_or("ok")
                 );

@@ -149,11 +149,13 @@ func main() {
 	nonDRS := flag.Bool("non-drs", false, "cluster DC0_C0 has DRS off: imports and clones need a host")
 	esxModel := flag.Bool("esx", false, "a standalone ESXi host instead of a vCenter")
 	refuse := flag.String("refuse-vapp", "", "refuse the vApp property edits of the clone with this name")
+	folders := flag.Int("folder", 0, "put this many datacenters into a folder (F0/DC0, ...)")
 	flag.Parse()
 	model := simulator.VPX()
 	if *esxModel {
 		model = simulator.ESX()
 	}
+	model.Folder = *folders
 	if err := model.Create(); err != nil {
 		fmt.Fprintln(os.Stderr, "vcsim:", err)
 		os.Exit(1)

@@ -193,7 +193,13 @@ func (b *behaviour) after(m *simulator.Method, res []byte) []byte {
 		if req.Spec.Config != nil {
 			info = applyVApp(info, req.Spec.Config.VAppConfig)
 		}
-		simulator.Map.WithLock(clone, func() { clone.Config.VAppConfig = info })
+		simulator.Map.WithLock(clone, func() {
+			clone.Config.VAppConfig = info
+			// vcsim puts every clone on its template's host; vCenter honours the spec's.
+			if h := req.Spec.Location.Host; h != nil {
+				clone.Runtime.Host = h
+			}
+		})
 	case *types.ReconfigVM_Task:
 		if vm := vmOf(m.This); vm != nil && req.Spec.VAppConfig != nil {
 			info := applyVApp(copyVApp(vm), req.Spec.VAppConfig)

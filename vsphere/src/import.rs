@@ -254,7 +254,12 @@ pub fn import(
         })?;
         sizes.push(m.size);
     }
-    let body = format!("{}{}", spec.spec_xml, to.folder.xml("folder"));
+    let body = format!(
+        "{}{}{}",
+        spec.spec_xml,
+        to.folder.xml("folder"),
+        to.host.map(|h| h.xml("host")).unwrap_or_default()
+    );
     let r = c.call("ImportVApp", to.pool, &body)?;
     let lease = r
         .returned_ref()?
@@ -492,7 +497,7 @@ mod tests {
         let s = parse_import_spec(ok, None).unwrap();
         assert!(s
             .spec_xml
-            .starts_with("<spec xsi:type=\"VirtualMachineImportSpec\">"));
+            .starts_with("<spec xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualMachineImportSpec\">"));
         assert_eq!(
             s.files,
             vec![FileItem {

@@ -91,20 +91,52 @@ pub fn find<'a, 'i>(n: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree:
 }
 
 /// The element `n` exactly as the server sent it, renamed to `tag`, to send back as an
-/// argument (an import spec is passed on verbatim). The fragment keeps its own namespace
-/// declarations; the envelope declares `xsi`, `xsd` and the vim25 default namespace.
+/// argument (an import spec is passed on verbatim). The prefixed namespaces in scope
+/// (`xsi` under whatever prefix the server chose, declared on an ancestor or not) are
+/// declared on the fragment itself; the envelope gives the vim25 default namespace.
 pub fn echo(doc_text: &str, n: roxmltree::Node, tag: &str) -> Result<String> {
-    let frag = &doc_text[n.range()];
+    rename(&doc_text[n.range()], n, tag)
+}
+
+/// [`echo`], with `n`'s child `old` (as the server sent it) replaced by `new`: an object
+/// read from vCenter sent back with one part changed (a device with another backing).
+pub fn echo_with(
+    doc_text: &str,
+    n: roxmltree::Node,
+    tag: &str,
+    old: roxmltree::Node,
+    new: &str,
+) -> Result<String> {
+    let (outer, inner) = (n.range(), old.range());
+    if inner.start < outer.start || inner.end > outer.end {
+        return Err(Error::Unexpected("cannot re-send a changed element".into()));
+    }
+    let text = format!(
+        "{}{new}{}",
+        &doc_text[outer.start..inner.start],
+        &doc_text[inner.end..outer.end]
+    );
+    rename(&text, n, tag)
+}
+
+fn rename(frag: &str, n: roxmltree::Node, tag: &str) -> Result<String> {
     let name = n.tag_name().name();
     let open = frag
         .strip_prefix('<')
         .and_then(|f| f.strip_prefix(name))
         .ok_or_else(|| Error::Unexpected(format!("cannot re-send <{name}>")))?;
+    let start_tag = &open[..open.find('>').unwrap_or(open.len())];
+    let decls: String = n
+        .namespaces()
+        .filter_map(|ns| Some((ns.name()?, ns.uri())))
+        .filter(|(p, _)| *p != "xml" && !start_tag.contains(&format!("xmlns:{p}=")))
+        .map(|(p, uri)| format!(" xmlns:{p}=\"{}\"", esc(uri)))
+        .collect();
     let body = match open.strip_suffix(&format!("</{name}>")) {
         Some(b) => format!("{b}</{tag}>"),
         None => open.to_string(), // self-closing
     };
-    Ok(format!("<{tag}{body}"))
+    Ok(format!("<{tag}{decls}{body}"))
 }
 
 /// A `LocalizedMethodFault` (task or lease error) as `Type: message`.
@@ -183,6 +215,15 @@ mod tests {
             echo(xml, find(doc.root(), "e").unwrap(), "f").unwrap(),
             "<f/>"
         );
+        // A prefix the server declared on an ancestor (Go's encoder does) travels along.
+        let go = r#"<r xmlns="urn:vim25"><val xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance"><VirtualDevice XMLSchema-instance:type="VirtualVmxnet3"><key>7</key></VirtualDevice></val></r>"#;
+        let d = roxmltree::Document::parse(go).unwrap();
+        let dev = find(d.root(), "VirtualDevice").unwrap();
+        let sent = echo(go, dev, "device").unwrap();
+        let env = envelope("X", &MoRef::new("T", "t"), &sent);
+        let back = roxmltree::Document::parse(&env).unwrap();
+        let device = find(back.root(), "device").unwrap();
+        assert_eq!(xsi_type(device), Some("VirtualVmxnet3"), "{sent}");
         // What we send back parses to the same structure.
         let env = envelope("ImportVApp", &MoRef::new("ResourcePool", "p"), &out);
         let d = roxmltree::Document::parse(&env).unwrap();

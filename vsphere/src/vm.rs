@@ -232,6 +232,8 @@ pub struct CloneConfig {
     pub extra_config: Vec<(String, String)>,
     /// vApp property key → value (edits of properties the template has).
     pub vapp_values: Vec<(i32, String)>,
+    /// `deviceChange` elements (network cards onto the wanted network: [`crate::nic`]).
+    pub device_change: Vec<String>,
 }
 
 /// The `VirtualMachineConfigSpec` body (elements in the schema's order).
@@ -239,6 +241,9 @@ pub fn config_spec_xml(cfg: &CloneConfig) -> String {
     let mut x = String::new();
     if let Some(a) = &cfg.annotation {
         x.push_str(&format!("<annotation>{}</annotation>", esc(a)));
+    }
+    for d in &cfg.device_change {
+        x.push_str(d);
     }
     for (k, v) in &cfg.extra_config {
         x.push_str(&format!(
@@ -270,11 +275,12 @@ pub fn clone(
     t: Duration,
 ) -> Result<MoRef> {
     let body = format!(
-        "{}<name>{}</name><spec><location>{}{}</location><template>false</template><config>{}</config><powerOn>false</powerOn></spec>",
+        "{}<name>{}</name><spec><location>{}{}{}</location><template>false</template><config>{}</config><powerOn>false</powerOn></spec>",
         at.folder.xml("folder"),
         esc(name),
         at.datastore.xml("datastore"),
         at.pool.xml("pool"),
+        at.host.map(|h| h.xml("host")).unwrap_or_default(),
         config_spec_xml(cfg)
     );
     run_task(c, "CloneVM_Task", template, &body, t)?
@@ -339,11 +345,13 @@ mod tests {
             annotation: Some("ova-sha256=ab & cd".into()),
             extra_config: vec![("guestinfo.photon-fleet.hostname".into(), "web<1>".into())],
             vapp_values: vec![(3, "10.0.0.5/24".into())],
+            device_change: vec!["<deviceChange><operation>edit</operation></deviceChange>".into()],
         });
         let a = x.find("<annotation>").unwrap();
+        let d = x.find("<deviceChange>").unwrap();
         let e = x.find("<extraConfig").unwrap();
         let v = x.find("<vAppConfig>").unwrap();
-        assert!(a < e && e < v, "{x}");
+        assert!(a < d && d < e && e < v, "{x}");
         assert!(x.contains("ab &amp; cd") && x.contains("web&lt;1&gt;"));
         assert!(
             x.contains("<operation>edit</operation><info><key>3</key><value>10.0.0.5/24</value>")

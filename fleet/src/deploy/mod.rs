@@ -30,6 +30,9 @@ pub struct DeployInputs<'a> {
     pub options: GovcOptions,
     pub datacenter: Option<String>,
     pub cluster: Option<String>,
+    pub host: Option<String>,
+    pub pool: Option<String>,
+    pub folder: Option<String>,
     pub datastore: Option<String>,
     pub network: Option<String>,
     pub count: Option<u32>,
@@ -136,18 +139,19 @@ fn check_locked(
     }
 }
 
-/// The VMs asked for: fleet.toml's [[vm]] list, or PREFIX-01..NN; each with its values
-/// (defaults from the govc options, then `set`, then the VM's own).
+/// The VMs asked for: fleet.toml's [[vm]] list, or PREFIX-01..NN; each with its values,
+/// weakest first: the govc options' PropertyMapping, fleet.toml's [network] (gateway and
+/// DNS of a static VM), `--set`, then what the VM's own [[vm]] entry says.
 pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSpec>> {
-    let mut defaults = i.options.property_defaults();
+    let mut set = Vec::new();
     for kv in &i.set {
         let (k, v) = kv
             .split_once('=')
             .ok_or_else(|| bad(format!("property value '{kv}': expected KEY=VALUE")))?;
-        defaults.retain(|(dk, _)| dk != k);
-        defaults.push((k.to_string(), v.to_string()));
+        set.push((k.to_string(), v.to_string()));
     }
-    for (k, _) in &defaults {
+    let options = i.options.property_defaults();
+    for (k, _) in options.iter().chain(&set) {
         if info.property(k).is_some_and(|p| !p.user_configurable) {
             return Err(bad(format!(
                 "property '{k}' is read-only in the OVA's ProductSection: it cannot be set per VM"
@@ -183,11 +187,18 @@ pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSp
     } else {
         listed
     };
+    let network = i.fleet.map(|f| f.network.clone()).unwrap_or_default();
     Ok(entries
         .iter()
         .map(|e| {
-            let mut values = defaults.clone();
-            for (k, v) in e.values() {
+            let mut values = Vec::new();
+            let layers = [
+                options.clone(),
+                e.network_defaults(&network),
+                set.clone(),
+                e.values(),
+            ];
+            for (k, v) in layers.into_iter().flatten() {
                 values.retain(|(dk, _)| *dk != k);
                 values.push((k, v));
             }
@@ -232,6 +243,9 @@ pub fn wanted_placement(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Wa
             .clone()
             .or_else(|| from_file(|v| &v.datacenter)),
         cluster: i.cluster.clone().or_else(|| from_file(|v| &v.cluster)),
+        host: i.host.clone().or_else(|| from_file(|v| &v.host)),
+        pool: i.pool.clone().or_else(|| from_file(|v| &v.pool)),
+        folder: i.folder.clone().or_else(|| from_file(|v| &v.folder)),
         datastore: i.datastore.clone().or_else(|| from_file(|v| &v.datastore)),
         network,
     })
@@ -269,6 +283,15 @@ fn import_params(i: &DeployInputs, ova: &CheckedOva, at: &Placement, name: &str)
     }
 }
 
+/// Gives each VM to create its host when vCenter does not choose: the hosts in turn,
+/// after the template's import (placement 0).
+pub fn place_on_hosts(plan: &mut Plan, at: &Placement) {
+    let new = plan.vms.iter_mut().filter(|v| v.action == VmAction::Create);
+    for (k, vm) in new.enumerate() {
+        vm.host = at.host(k + 1).cloned();
+    }
+}
+
 /// Plans and (unless `dry_run`) carries out the deploy on a logged-in client.
 pub fn deploy(
     c: &Client,
@@ -282,7 +305,8 @@ pub fn deploy(
     let template = template_name(i, ova);
     let placement = inventory::resolve(c, &place)?;
     let existing = survey(c, &placement.datacenter.moref, &wanted)?;
-    let plan = plan(&existing, &wanted, &template, &ova.sha256, i.power_on)?;
+    let mut plan = plan(&existing, &wanted, &template, &ova.sha256, i.power_on)?;
+    place_on_hosts(&mut plan, &placement);
     let mut report = DeployReport {
         ova: ova.shown.clone(),
         ova_sha256: ova.sha256.clone(),

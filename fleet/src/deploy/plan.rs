@@ -58,6 +58,10 @@ pub struct PlannedVm {
     /// The VM when it exists already.
     #[serde(skip)]
     pub moref: Option<MoRef>,
+    /// The ESXi host a new VM is placed on, when vCenter does not choose (a host asked
+    /// for, or a cluster without DRS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<vsphere::inventory::Named>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -184,6 +188,7 @@ pub fn plan(
             name: w.name.clone(),
             action,
             moref: found.and_then(|v| v.moref.clone()),
+            host: None,
         });
     }
     Ok(Plan {

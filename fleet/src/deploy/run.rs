@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 use vsphere::import::{self, ImportParams, Imported};
 use vsphere::inventory::{Placement, Target};
+use vsphere::nic;
 use vsphere::soap::MoRef;
 use vsphere::vm::{self, CloneConfig, VmInfo};
 use vsphere::{Client, Error, Result};
@@ -35,6 +36,9 @@ pub struct VmResult {
     pub ok: bool,
     pub power_state: String,
     pub ip: Option<String>,
+    /// The host the VM was placed on, when photon-fleet chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -72,14 +76,23 @@ pub fn run(
     plan: &Plan,
     o: &Options,
 ) -> Result<Report> {
-    let target = at.target();
-    let (template, upload) = template(c, src, &target, plan, o)?;
+    let (template, upload) = template(c, src, &at.target(0), plan, o)?;
     let keys = vm::vapp_properties(c, &template)?;
+    // Every card onto the network this run asks for: a reused template may sit elsewhere.
+    let nics = nic::edits(c, &template, &nic::backing_xml(at))?;
     let done = plumbing::pool::map(&plan.vms, o.parallel.clamp(1, 32), |i, planned| {
         let start = Instant::now();
-        let r = one_vm(
-            c, src.sha256, &template, &target, &wanted[i], planned, &keys, o,
-        );
+        let target = Target {
+            host: planned.host.as_ref().map(|h| &h.moref),
+            ..at.target(0)
+        };
+        let clone = Clone {
+            template: &template,
+            at: &target,
+            keys: &keys,
+            nics: &nics,
+        };
+        let r = one_vm(c, src.sha256, &clone, &wanted[i], planned, o);
         o.progress.finished(&planned.name, r.is_ok());
         let (ok, info, error) = match r {
             Ok(v) => (true, v, None),
@@ -91,6 +104,7 @@ pub fn run(
             ok,
             power_state: info.power_state,
             ip: info.ip,
+            host: planned.host.as_ref().map(|h| h.name.clone()),
             seconds: start.elapsed().as_secs_f64(),
             error,
         };
@@ -191,15 +205,22 @@ fn run_id() -> String {
     format!("{:x}-{:x}", t.as_secs(), std::process::id())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every clone of a run is made from and where it goes.
+struct Clone<'a> {
+    template: &'a MoRef,
+    at: &'a Target<'a>,
+    /// The template's vApp properties.
+    keys: &'a [vm::VAppProperty],
+    /// `deviceChange` edits of the template's network cards.
+    nics: &'a [String],
+}
+
 fn one_vm(
     c: &Client,
     sha256: &str,
-    template: &MoRef,
-    at: &Target,
+    from: &Clone,
     spec: &VmSpec,
     planned: &PlannedVm,
-    keys: &[vm::VAppProperty],
     o: &Options,
 ) -> Result<VmInfo> {
     let p = o.progress;
@@ -216,9 +237,10 @@ fn one_vm(
                             .map(|(k, v)| (format!("{GUESTINFO}{k}"), v.clone())),
                     )
                     .collect(),
-                vapp_values: vapp_edits(keys, &spec.values),
+                vapp_values: vapp_edits(from.keys, &spec.values),
+                device_change: from.nics.to_vec(),
             };
-            let vm = vm::clone(c, template, &spec.name, at, &cfg, o.timeout)?;
+            let vm = vm::clone(c, from.template, &spec.name, from.at, &cfg, o.timeout)?;
             // Set apart from the clone: not every endpoint applies a clone spec's annotation.
             if let Some(note) = &o.annotation {
                 let cfg = CloneConfig {

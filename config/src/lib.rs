@@ -250,7 +250,8 @@ mod tests {
         assert_eq!(f.vm.len(), 2);
         let v = f.vm[0].values();
         assert!(v.contains(&("network.mode".into(), "static".into())));
-        assert!(v.contains(&("network.dns".into(), "10.0.0.2,10.0.0.3".into())));
+        let d = f.vm[0].network_defaults(&f.network);
+        assert!(d.contains(&("network.dns".into(), "10.0.0.2,10.0.0.3".into())));
         assert_eq!(f.vm[1].values()[0].1, "docker-02.example.com");
         assert_eq!(f.esxi.hosts.len(), 2);
         assert_eq!(f.image.photon_version.as_deref(), Some("5.0"));
@@ -258,7 +259,6 @@ mod tests {
         assert_eq!(f.guest.users[0].groups, ["docker"]);
         assert_eq!(f.docker.as_ref().unwrap()["log-opts"]["max-file"], "3");
         // [network] fills in what a static [[vm]] leaves out, as a default only.
-        let d = f.vm[0].network_defaults(&f.network);
         assert!(
             d.contains(&("network.gateway".into(), "10.0.0.1".into())),
             "{d:?}"

@@ -23,7 +23,11 @@ pub fn text(r: &DeployReport) -> String {
         ),
         (true, many) => format!("\n  hosts       {}", many.len()),
     };
-    let mut s = format!(
+    let mut s = String::new();
+    if r.standalone {
+        s.push_str("standalone ESXi host (no vCenter): no templates or clones; the OVA is imported once as a base VM and each VM gets a copy of its disks\n");
+    }
+    s += &format!(
         "{}\n  OVA         {} (sha256 {})\n  datacenter  {}\n  compute     {}{hosts}\n  pool        {}\n  folder      {}\n  datastore   {}\n  network     {}{network}\n",
         r.vcenter, r.ova, r.ova_sha256, p.datacenter.name, p.compute.name, p.pool.name, p.vm_folder.name, p.datastore.name, p.network.name
     );
@@ -45,7 +49,8 @@ pub fn text(r: &DeployReport) -> String {
         }
         (None, TemplateAction::Mark) => "to mark as template".into(),
     };
-    let _ = writeln!(s, "  template    {} ({how})", t.template);
+    let kind = if r.standalone { "base VM " } else { "template" };
+    let _ = writeln!(s, "  {kind}    {} ({how})", t.template);
     for gone in &t.remove {
         let _ = writeln!(
             s,

@@ -149,6 +149,7 @@ func main() {
 	nonDRS := flag.Bool("non-drs", false, "cluster DC0_C0 has DRS off: imports and clones need a host")
 	esxModel := flag.Bool("esx", false, "a standalone ESXi host instead of a vCenter")
 	refuse := flag.String("refuse-vapp", "", "refuse the vApp property edits of the clone with this name")
+	refuseCreate := flag.String("refuse-create", "", "CreateVM_Task of the VM with this name fails (NoDiskSpace)")
 	folders := flag.Int("folder", 0, "put this many datacenters into a folder (F0/DC0, ...)")
 	flag.Parse()
 	model := simulator.VPX()
@@ -185,7 +186,7 @@ func main() {
 	// A fresh 2048-bit self-signed certificate, as a new vCenter has (httptest's built-in
 	// one is 1024-bit, which modern TLS stacks rightly refuse).
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	b := &behaviour{nonDRS: *nonDRS, esx: *esxModel, refuse: *refuse, ovfs: map[string]string{}}
+	b := &behaviour{nonDRS: *nonDRS, esx: *esxModel, refuse: *refuse, refuseCreate: *refuseCreate, ovfs: map[string]string{}}
 	if *nonDRS {
 		for _, e := range simulator.Map.All("ClusterComputeResource") {
 			c := e.(*simulator.ClusterComputeResource)

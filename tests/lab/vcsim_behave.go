@@ -13,6 +13,9 @@
 //	  DIR/<VM name>/<file>.
 //	-non-drs: cluster DC0_C0 has DRS off: ImportVApp and CloneVM_Task into it need a host.
 //	-esx: a standalone ESXi host (HostAgent): CloneVM_Task is NotSupported.
+//	-refuse-vapp VM, -refuse-create VM: faults for one VM (its clone's vApp edits are
+//	  refused; its CreateVM_Task fails with NoDiskSpace).
+//	Clones go to the host their spec names (vcsim keeps the template's).
 package main
 
 import (
@@ -42,8 +45,10 @@ type behaviour struct {
 	nonDRS bool
 	esx    bool
 	refuse string
-	mu     sync.Mutex
-	ovfs   map[string]string // import entity name -> its OVF descriptor
+	// refuseCreate: CreateVM_Task of this VM fails as on a full datastore.
+	refuseCreate string
+	mu           sync.Mutex
+	ovfs         map[string]string // import entity name -> its OVF descriptor
 }
 
 type fault struct {
@@ -151,6 +156,10 @@ func (b *behaviour) before(m *simulator.Method) *fault {
 		}
 	case *types.ReconfigVM_Task:
 		return checkVApp(vmOf(m.This), req.Spec.VAppConfig)
+	case *types.CreateVM_Task:
+		if b.refuseCreate != "" && req.Config.Name == b.refuseCreate {
+			return &fault{500, "NoDiskSpace", "<datastore>LocalDS_0</datastore>", "There is not enough space on the file system for the selected operation."}
+		}
 	}
 	return nil
 }

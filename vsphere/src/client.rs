@@ -12,12 +12,23 @@ use std::time::Duration;
 pub struct ServiceContent {
     pub about: String,
     pub api_version: String,
+    /// `VirtualCenter`, or `HostAgent` for a standalone ESXi host.
+    pub api_type: String,
     pub root_folder: MoRef,
     pub property_collector: MoRef,
     pub session_manager: MoRef,
     pub search_index: MoRef,
     pub ovf_manager: Option<MoRef>,
     pub view_manager: Option<MoRef>,
+    pub virtual_disk_manager: Option<MoRef>,
+    pub file_manager: Option<MoRef>,
+}
+
+impl ServiceContent {
+    /// A standalone ESXi host (no vCenter): no clones, no templates.
+    pub fn is_standalone_host(&self) -> bool {
+        self.api_type == "HostAgent"
+    }
 }
 
 /// A logged-in session. Clones share it (the cookie too): an interrupt handler holds one.
@@ -76,12 +87,15 @@ impl Client {
             content: ServiceContent {
                 about: String::new(),
                 api_version: String::new(),
+                api_type: String::new(),
                 root_folder: MoRef::new("Folder", "group-d1"),
                 property_collector: MoRef::new("PropertyCollector", "propertyCollector"),
                 session_manager: MoRef::new("SessionManager", "SessionManager"),
                 search_index: MoRef::new("SearchIndex", "SearchIndex"),
                 ovf_manager: None,
                 view_manager: None,
+                virtual_disk_manager: None,
+                file_manager: None,
             },
         };
         let r = c.call(
@@ -101,6 +115,7 @@ impl Client {
             api_version: about
                 .and_then(|a| text(a, "apiVersion"))
                 .unwrap_or_default(),
+            api_type: about.and_then(|a| text(a, "apiType")).unwrap_or_default(),
             root_folder: get("rootFolder")
                 .ok_or_else(|| Error::Unexpected("no rootFolder".into()))?,
             property_collector: get("propertyCollector")
@@ -111,6 +126,8 @@ impl Client {
                 .ok_or_else(|| Error::Unexpected("no searchIndex".into()))?,
             ovf_manager: get("ovfManager"),
             view_manager: get("viewManager"),
+            virtual_disk_manager: get("virtualDiskManager"),
+            file_manager: get("fileManager"),
         };
         Ok(c)
     }
@@ -248,8 +265,30 @@ impl Client {
     }
 
     /// `(object, name)` for each of `objs`, in their order.
+    /// The names of `objs`. An object gone meanwhile (vCenter faults the whole read with
+    /// `ManagedObjectNotFound`) is left out.
     pub fn names(&self, objs: &[MoRef]) -> Result<Vec<(MoRef, String)>> {
-        let props = self.properties(objs, &["name"])?;
+        let gone =
+            |e: &Error| matches!(e, Error::Fault { fault, .. } if fault == "ManagedObjectNotFound");
+        let (props, objs) = match self.properties(objs, &["name"]) {
+            Ok(p) => (p, objs.to_vec()),
+            Err(e) if gone(&e) && objs.len() > 1 => {
+                let mut props = Vec::new();
+                let mut there = Vec::new();
+                for o in objs {
+                    match self.properties(std::slice::from_ref(o), &["name"]) {
+                        Ok(p) => {
+                            props.extend(p);
+                            there.push(o.clone());
+                        }
+                        Err(e) if gone(&e) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                (props, there)
+            }
+            Err(e) => return Err(e),
+        };
         Ok(objs
             .iter()
             .map(|o| {

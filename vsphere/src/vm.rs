@@ -210,7 +210,7 @@ pub fn vapp_properties(c: &Client, vm: &MoRef) -> Result<Vec<VAppProperty>> {
     Ok(out)
 }
 
-fn run_task(
+pub(crate) fn run_task(
     c: &Client,
     method: &str,
     this: &MoRef,

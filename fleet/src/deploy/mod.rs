@@ -64,6 +64,8 @@ pub struct DeployReport {
     pub ova: String,
     pub ova_sha256: String,
     pub vcenter: String,
+    /// A standalone ESXi host, not vCenter: the VMs are copies of a base VM.
+    pub standalone: bool,
     pub placement: Placement,
     pub dry_run: bool,
     pub plan: Plan,
@@ -305,12 +307,21 @@ pub fn deploy(
     let template = template_name(i, ova);
     let placement = inventory::resolve(c, &place)?;
     let existing = survey(c, &placement.datacenter.moref, &wanted)?;
-    let mut plan = plan(&existing, &wanted, &template, &ova.sha256, i.power_on)?;
+    let standalone = c.content.is_standalone_host();
+    let mut plan = plan(
+        &existing,
+        &wanted,
+        &template,
+        &ova.sha256,
+        i.power_on,
+        standalone,
+    )?;
     place_on_hosts(&mut plan, &placement);
     let mut report = DeployReport {
         ova: ova.shown.clone(),
         ova_sha256: ova.sha256.clone(),
         vcenter: c.content.about.clone(),
+        standalone,
         placement,
         dry_run: i.dry_run,
         plan,

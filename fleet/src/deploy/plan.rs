@@ -123,12 +123,14 @@ pub fn plan(
     template_name: &str,
     sha256: &str,
     power_on: bool,
+    standalone: bool,
 ) -> Result<Plan> {
     let marker = sha_marker(sha256);
     let mut remove = Vec::new();
+    // A standalone ESXi host has no templates: there the base VM is what is reused.
     let (template_action, template_ref, template) = match existing
         .iter()
-        .find(|v| v.template && v.annotation.contains(&marker))
+        .find(|v| (v.template || standalone) && v.annotation.contains(&marker))
     {
         Some(t) => (TemplateAction::Reuse, t.moref.clone(), t.name.clone()),
         None => match existing.iter().find(|v| v.name == template_name) {
@@ -248,12 +250,20 @@ mod tests {
         let sha = "ab".repeat(32);
         let tagged = format!("note\n{}", sha_marker(&sha));
         let existing = [vm("old-name", true, &tagged, "poweredOff")];
-        let p = plan(&existing, &want(&["a-01"]), "photon-fleet-abab", &sha, true).unwrap();
+        let p = plan(
+            &existing,
+            &want(&["a-01"]),
+            "photon-fleet-abab",
+            &sha,
+            true,
+            false,
+        )
+        .unwrap();
         assert_eq!(p.template_action, TemplateAction::Reuse);
         assert_eq!(p.template, "old-name");
         assert!(p.remove.is_empty());
         let other = "cd".repeat(32);
-        let p = plan(&existing, &want(&["a-01"]), "t", &other, true).unwrap();
+        let p = plan(&existing, &want(&["a-01"]), "t", &other, true, false).unwrap();
         assert_eq!(p.template_action, TemplateAction::Import);
         assert_eq!(p.template, "t");
     }
@@ -263,19 +273,24 @@ mod tests {
         let sha = "ab".repeat(32);
         let marked = vm::import_marker("run1", &sha);
         let leftover = [vm("t", false, &marked, "poweredOff")];
-        let p = plan(&leftover, &want(&["a"]), "t", &sha, true).unwrap();
+        let p = plan(&leftover, &want(&["a"]), "t", &sha, true, false).unwrap();
         assert_eq!(p.template_action, TemplateAction::ReplaceLeftover);
         assert_eq!(p.remove.len(), 1);
         assert_eq!(p.remove[0].name, "t");
         assert!(p.remove[0].reason.contains("run=run1"), "{:?}", p.remove);
         // Another OVA's unfinished import under this name is ours all the same.
-        let p = plan(&leftover, &want(&["a"]), "t", &"cd".repeat(32), true).unwrap();
+        let p = plan(&leftover, &want(&["a"]), "t", &"cd".repeat(32), true, false).unwrap();
         assert_eq!(p.template_action, TemplateAction::ReplaceLeftover);
 
         let unmarked = [vm("t", false, &sha_marker(&sha), "poweredOff")];
-        let p = plan(&unmarked, &want(&["a"]), "t", &sha, true).unwrap();
+        let p = plan(&unmarked, &want(&["a"]), "t", &sha, true, false).unwrap();
         assert_eq!(p.template_action, TemplateAction::Mark);
         assert!(p.remove.is_empty());
+        // On a standalone ESXi host that VM is the base VM itself, under any name.
+        let base = [vm("base", false, &sha_marker(&sha), "poweredOff")];
+        let p = plan(&base, &want(&["a"]), "t", &sha, true, true).unwrap();
+        assert_eq!(p.template_action, TemplateAction::Reuse);
+        assert_eq!(p.template, "base");
 
         // Anything else under the template's name is refused, whatever its state.
         for foreign in [
@@ -284,12 +299,13 @@ mod tests {
             vm("t", false, "", "poweredOn"),
             vm("t", true, "", "poweredOff"),
         ] {
-            let (role, name, why) = refused(plan(&[foreign], &want(&["a"]), "t", &sha, true));
+            let (role, name, why) =
+                refused(plan(&[foreign], &want(&["a"]), "t", &sha, true, false));
             assert_eq!((role, name.as_str()), (Role::Template, "t"));
             assert_eq!(why, "photon-fleet did not make it");
         }
         let other_template = [vm("t", true, &sha_marker(&"cd".repeat(32)), "poweredOff")];
-        let (role, _, why) = refused(plan(&other_template, &want(&["a"]), "t", &sha, true));
+        let (role, _, why) = refused(plan(&other_template, &want(&["a"]), "t", &sha, true, false));
         assert_eq!(
             (role, why.as_str()),
             (Role::Template, "it holds another OVA")
@@ -300,26 +316,34 @@ mod tests {
     fn vms_are_created_only_when_missing_and_never_taken_over() {
         let sha = "ab".repeat(32);
         let existing = [ours("a-01", "poweredOn"), ours("a-02", "poweredOff")];
-        let p = plan(&existing, &want(&["a-01", "a-02", "a-03"]), "t", &sha, true).unwrap();
+        let p = plan(
+            &existing,
+            &want(&["a-01", "a-02", "a-03"]),
+            "t",
+            &sha,
+            true,
+            false,
+        )
+        .unwrap();
         let acts: Vec<VmAction> = p.vms.iter().map(|v| v.action).collect();
         assert_eq!(
             acts,
             [VmAction::Exists, VmAction::PowerOn, VmAction::Create]
         );
         assert!(p.vms[0].moref.is_some() && p.vms[2].moref.is_none());
-        let p = plan(&existing, &want(&["a-02"]), "t", &sha, false).unwrap();
+        let p = plan(&existing, &want(&["a-02"]), "t", &sha, false, false).unwrap();
         assert_eq!(p.vms[0].action, VmAction::ExistsOff);
-        let e = plan(&existing, &want(&["x", "x"]), "t", &sha, true).unwrap_err();
+        let e = plan(&existing, &want(&["x", "x"]), "t", &sha, true, false).unwrap_err();
         assert!(e.to_string().contains("'x' is asked for twice"), "{e}");
-        let e = plan(&existing, &want(&["t"]), "t", &sha, true).unwrap_err();
+        let e = plan(&existing, &want(&["t"]), "t", &sha, true, false).unwrap_err();
         assert!(e.to_string().contains("is the template's name"), "{e}");
         let tmpl = [vm("a-01", true, "", "poweredOff")];
-        let (role, name, why) = refused(plan(&tmpl, &want(&["a-01"]), "t", &sha, true));
+        let (role, name, why) = refused(plan(&tmpl, &want(&["a-01"]), "t", &sha, true, false));
         assert_eq!((role, name.as_str()), (Role::FleetVm, "a-01"));
         assert_eq!(why, "it is a template, not a VM");
         // A VM under a fleet name that photon-fleet did not clone: refused, not "exists".
         let foreign = [vm("a-01", false, "", "poweredOff")];
-        let (role, _, why) = refused(plan(&foreign, &want(&["a-01"]), "t", &sha, true));
+        let (role, _, why) = refused(plan(&foreign, &want(&["a-01"]), "t", &sha, true, false));
         assert_eq!(
             (role, why.as_str()),
             (Role::FleetVm, "photon-fleet did not make it")

@@ -6,9 +6,9 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 use vsphere::import::{self, ImportParams, Imported};
 use vsphere::inventory::{Placement, Target};
-use vsphere::nic;
 use vsphere::soap::MoRef;
 use vsphere::vm::{self, CloneConfig, VmInfo};
+use vsphere::{nic, standalone};
 use vsphere::{Client, Error, Result};
 
 /// Per-VM progress, implemented by the CLI (bars) and kept free of terminal code here.
@@ -76,10 +76,16 @@ pub fn run(
     plan: &Plan,
     o: &Options,
 ) -> Result<Report> {
-    let (template, upload) = template(c, src, &at.target(0), plan, o)?;
+    let standalone = c.content.is_standalone_host();
+    let (template, upload) = template(c, src, &at.target(0), plan, o, standalone)?;
     let keys = vm::vapp_properties(c, &template)?;
+    let backing = nic::backing_xml(at);
     // Every card onto the network this run asks for: a reused template may sit elsewhere.
-    let nics = nic::edits(c, &template, &nic::backing_xml(at))?;
+    let nics = nic::edits(c, &template, &backing)?;
+    let hardware = match standalone {
+        true => Some(standalone::hardware(c, &template)?),
+        false => None,
+    };
     let done = plumbing::pool::map(&plan.vms, o.parallel.clamp(1, 32), |i, planned| {
         let start = Instant::now();
         let target = Target {
@@ -91,6 +97,11 @@ pub fn run(
             at: &target,
             keys: &keys,
             nics: &nics,
+            copy_of: hardware.as_ref().map(|hw| standalone::Base {
+                hardware: hw,
+                datastore: &at.datastore.name,
+                nic_backing: &backing,
+            }),
         };
         let r = one_vm(c, src.sha256, &clone, &wanted[i], planned, o);
         o.progress.finished(&planned.name, r.is_ok());
@@ -136,6 +147,7 @@ fn template(
     target: &Target,
     plan: &Plan,
     o: &Options,
+    standalone: bool,
 ) -> Result<(MoRef, Option<Imported>)> {
     let mut upload = None;
     let template = match plan.template_action {
@@ -165,10 +177,12 @@ fn template(
     }
     .ok_or_else(|| Error::Unexpected("no template reference".into()))?;
     if plan.template_action != TemplateAction::Reuse {
-        let note = format!(
-            "Photon OS Docker host template imported by photon-fleet; clone it with photon-fleet deploy.\n{}",
-            sha_marker(src.sha256)
-        );
+        let what = match standalone {
+            // ESXi without vCenter has no templates: the base VM stays, powered off.
+            true => "Photon OS Docker host base VM imported by photon-fleet (keep it powered off); photon-fleet deploy copies it",
+            false => "Photon OS Docker host template imported by photon-fleet; clone it with photon-fleet deploy",
+        };
+        let note = format!("{what}.\n{}", sha_marker(src.sha256));
         vm::reconfigure(
             c,
             &template,
@@ -178,7 +192,9 @@ fn template(
             },
             o.timeout,
         )?;
-        vm::mark_as_template(c, &template)?;
+        if !standalone {
+            vm::mark_as_template(c, &template)?;
+        }
     }
     Ok((template, upload))
 }
@@ -213,6 +229,8 @@ struct Clone<'a> {
     keys: &'a [vm::VAppProperty],
     /// `deviceChange` edits of the template's network cards.
     nics: &'a [String],
+    /// On a standalone ESXi host: VMs are copies of the base VM, not clones.
+    copy_of: Option<standalone::Base<'a>>,
 }
 
 fn one_vm(
@@ -240,7 +258,12 @@ fn one_vm(
                 vapp_values: vapp_edits(from.keys, &spec.values),
                 device_change: from.nics.to_vec(),
             };
-            let vm = vm::clone(c, from.template, &spec.name, from.at, &cfg, o.timeout)?;
+            let vm = match &from.copy_of {
+                None => vm::clone(c, from.template, &spec.name, from.at, &cfg, o.timeout)?,
+                Some(base) => {
+                    standalone::create_from(c, base, &spec.name, from.at, &cfg, o.timeout)?
+                }
+            };
             // Set apart from the clone: not every endpoint applies a clone spec's annotation.
             if let Some(note) = &o.annotation {
                 let cfg = CloneConfig {

@@ -18,8 +18,9 @@ fn ova(dir: &Path) -> String {
 
 fn openssl_thumbprint(url: &str) -> String {
     let host = url.trim_start_matches("https://").trim_end_matches("/sdk");
+    // Security level 0: openssl reads a 1024-bit certificate too (nothing is trusted here).
     let script = format!(
-        "echo | openssl s_client -connect {host} 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
+        "echo | openssl s_client -cipher DEFAULT@SECLEVEL=0 -connect {host} 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
     );
     let out = Command::new("sh").args(["-c", &script]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -129,6 +130,81 @@ fn certificate_trust_is_explicit() {
         !err.contains(PASSWORD) && err.contains("plain http is refused"),
         "{err}"
     );
+}
+
+/// An old appliance's certificate (a 1024-bit RSA key, as vcsim's own default): its
+/// thumbprint is read and --insecure works; pinned, it is refused with the reason.
+#[test]
+fn a_weak_certificate_is_read_used_insecurely_and_refused_by_name() {
+    let vc = VcSim::start_with(&["-weak-cert"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path());
+    let args = ["deploy", "--dry-run", &ova, "--cluster", "DC0_C0"];
+    let shown = ok(photon_fleet(&["vc", "thumbprint", &vc.url]));
+    assert_eq!(shown.trim(), openssl_thumbprint(&vc.url));
+    succeeded(&vc.run(&[&args[..], &["--insecure"]].concat(), &[]));
+    let out = vc.run(&[&args[..], &["--thumbprint", shown.trim()]].concat(), &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("1024-bit RSA, too weak to verify: replace the certificate"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_ova_without_a_manifest_deploys_with_a_warning_and_a_missing_one_is_refused() {
+    let vc = VcSim::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ova = ova(dir.path());
+    // The same OVA without its .mf member.
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).unwrap();
+    let tar = |args: &[&str]| {
+        let st = Command::new("tar")
+            .args(args)
+            .current_dir(&unpacked)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    tar(&["xf", &ova]);
+    let mut members: Vec<String> = std::fs::read_dir(&unpacked)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| !n.ends_with(".mf"))
+        .collect();
+    members.sort_by_key(|n| !n.ends_with(".ovf"));
+    let bare = dir.path().join("bare.ova");
+    let mut a = vec!["cf", bare.to_str().unwrap()];
+    a.extend(members.iter().map(String::as_str));
+    tar(&a);
+    let out = vc.run(
+        &[
+            "deploy",
+            "--dry-run",
+            bare.to_str().unwrap(),
+            "--insecure",
+            "--cluster",
+            "DC0_C0",
+        ],
+        &[],
+    );
+    succeeded(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning")
+            && err.contains("no manifest (.mf): nothing in the OVA was verified"),
+        "{err}"
+    );
+    let out = vc.run(
+        &["deploy", "--dry-run", "/nonexistent/x.ova", "--insecure"],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/nonexistent/x.ova"), "{err}");
 }
 
 #[test]

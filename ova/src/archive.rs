@@ -174,7 +174,7 @@ impl Ova {
         let mut checked = Vec::new();
         let mut unlisted = Vec::new();
         match &manifest {
-            None => warnings.push("no manifest (.mf): file integrity cannot be checked".into()),
+            None => warnings.push("no manifest (.mf): nothing in the OVA was verified".into()),
             Some((mf_name, mf, _)) => {
                 let total = mf
                     .entries

@@ -50,6 +50,9 @@ pub fn run(ctx: &Context, a: &DeployArgs) -> Result<()> {
         timeout: Duration::from_secs(a.vc.timeout.max(1)),
     };
     let ova = check_ova(&a.ova, a.lock.as_deref(), &ctx.bars)?;
+    for w in &ova.warnings {
+        eprintln!("photon-fleet: warning: {}: {w}", ova.shown);
+    }
     // Fail on what the inputs say before logging in.
     let vms = fleet::deploy::wanted_vms(&inputs, &ova.info)?.len();
     fleet::deploy::wanted_placement(&inputs, &ova.info)?;

@@ -150,6 +150,7 @@ func main() {
 	esxModel := flag.Bool("esx", false, "a standalone ESXi host instead of a vCenter")
 	refuse := flag.String("refuse-vapp", "", "refuse the vApp property edits of the clone with this name")
 	refuseCreate := flag.String("refuse-create", "", "CreateVM_Task of the VM with this name fails (NoDiskSpace)")
+	weak := flag.Bool("weak-cert", false, "serve a 1024-bit RSA certificate, as old appliances (and vcsim's default) do")
 	folders := flag.Int("folder", 0, "put this many datacenters into a folder (F0/DC0, ...)")
 	flag.Parse()
 	model := simulator.VPX()
@@ -178,7 +179,11 @@ func main() {
 	if u, p := os.Getenv("VCSIM_USER"), os.Getenv("VCSIM_PASSWORD"); u != "" && p != "" {
 		model.Service.Listen.User = url.UserPassword(u, p)
 	}
-	cert, err := selfSigned()
+	bits := 2048
+	if *weak {
+		bits = 1024
+	}
+	cert, err := selfSignedBits(bits)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vcsim:", err)
 		os.Exit(1)
@@ -214,7 +219,11 @@ func main() {
 }
 
 func selfSigned() (tls.Certificate, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	return selfSignedBits(2048)
+}
+
+func selfSignedBits(bits int) (tls.Certificate, error) {
+	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		return tls.Certificate{}, err
 	}

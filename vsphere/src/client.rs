@@ -454,7 +454,10 @@ fn sdk_url(url: &str) -> Result<String> {
 }
 
 fn transport(sdk: &str, t: ureq::Transport) -> Error {
-    let msg = t.to_string();
+    let mut msg = t.to_string();
+    if msg.contains("BadSignature") {
+        msg.push_str(" (a key too weak to verify, such as 1024-bit RSA? replace the certificate)");
+    }
     if msg.contains("certificate") || msg.contains("UnknownIssuer") || msg.contains("thumbprint") {
         Error::Untrusted {
             url: sdk.to_string(),

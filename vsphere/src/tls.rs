@@ -65,6 +65,62 @@ struct Pinned {
     label: &'static str,
 }
 
+impl Pinned {
+    /// The handshake signature's verdict. Without a wanted thumbprint (`--insecure`, or
+    /// only reading the thumbprint) nothing rests on it, so a key too weak to check (an
+    /// old appliance's 1024-bit RSA) is let through; with a pin it must hold, and a weak
+    /// key is named as the reason.
+    fn signed(
+        &self,
+        cert: &CertificateDer<'_>,
+        verdict: std::result::Result<HandshakeSignatureValid, rustls::Error>,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        match verdict {
+            Ok(v) => Ok(v),
+            Err(_) if self.want.is_none() => Ok(HandshakeSignatureValid::assertion()),
+            Err(e) => match rsa_bits(cert) {
+                Some(bits) if bits < 2048 => Err(rustls::Error::General(format!(
+                    "its key is {bits}-bit RSA, too weak to verify: replace the certificate (or pass --insecure)"
+                ))),
+                _ => Err(e),
+            },
+        }
+    }
+}
+
+/// The modulus size of a DER certificate's RSA key (None: not RSA, or unreadable).
+pub fn rsa_bits(der: &[u8]) -> Option<usize> {
+    // rsaEncryption's OID appears in the SubjectPublicKeyInfo only.
+    const OID: [u8; 11] = [
+        0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01,
+    ];
+    let at = der.windows(OID.len()).position(|w| w == OID)? + OID.len();
+    let mut p = &der[at..];
+    if p.starts_with(&[0x05, 0x00]) {
+        p = &p[2..];
+    }
+    let (bits, _) = tlv(p, 0x03)?;
+    let (key, _) = tlv(bits.get(1..)?, 0x30)?;
+    let (n, _) = tlv(key, 0x02)?;
+    let n = &n[n.iter().position(|b| *b != 0)?..];
+    Some(n.len() * 8 - n[0].leading_zeros() as usize)
+}
+
+/// One DER element with tag `tag` at the start of `p`: its contents and what follows.
+fn tlv(p: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    if *p.first()? != tag {
+        return None;
+    }
+    let (len, head) = match *p.get(1)? {
+        l if l < 0x80 => (l as usize, 2),
+        0x81 => (*p.get(2)? as usize, 3),
+        0x82 => (((*p.get(2)? as usize) << 8) | *p.get(3)? as usize, 4),
+        _ => return None,
+    };
+    let body = p.get(head..head + len)?;
+    Some((body, &p[head + len..]))
+}
+
 impl ServerCertVerifier for Pinned {
     fn verify_server_cert(
         &self,
@@ -100,12 +156,8 @@ impl ServerCertVerifier for Pinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algs = &self.provider.signature_verification_algorithms;
+        self.signed(cert, verify_tls12_signature(message, cert, dss, algs))
     }
 
     fn verify_tls13_signature(
@@ -114,12 +166,8 @@ impl ServerCertVerifier for Pinned {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        let algs = &self.provider.signature_verification_algorithms;
+        self.signed(cert, verify_tls13_signature(message, cert, dss, algs))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

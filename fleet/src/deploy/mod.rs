@@ -56,6 +56,8 @@ pub struct CheckedOva {
     pub ovf_text: String,
     pub info: ova::ovf::OvfInfo,
     pub sha256: String,
+    /// What the check could not vouch for (no manifest: nothing verified).
+    pub warnings: Vec<String>,
 }
 
 /// What deploy found, planned and (unless a dry run) did.
@@ -63,6 +65,8 @@ pub struct CheckedOva {
 pub struct DeployReport {
     pub ova: String,
     pub ova_sha256: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub vcenter: String,
     /// A standalone ESXi host, not vCenter: the VMs are copies of a base VM.
     pub standalone: bool,
@@ -112,6 +116,7 @@ pub fn check_ova(
         ovf_text,
         info,
         sha256,
+        warnings: verified.warnings,
     })
 }
 
@@ -320,6 +325,7 @@ pub fn deploy(
     let mut report = DeployReport {
         ova: ova.shown.clone(),
         ova_sha256: ova.sha256.clone(),
+        warnings: ova.warnings.clone(),
         vcenter: c.content.about.clone(),
         standalone,
         placement,

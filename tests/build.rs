@@ -7,7 +7,7 @@ mod bake;
 mod common;
 
 use bake::*;
-use common::{ok, peer, photon_fleet, refused, sha256sum};
+use common::{assert_ovf_valid, ok, peer, photon_fleet, refused, sha256sum};
 use std::path::Path;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuildTestKeyOnly ops@example.com";
@@ -94,6 +94,7 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
             .unwrap();
         assert_eq!(hash, sha256sum(&x.join(name)), "{name}");
     }
+    assert_ovf_valid(&x.join("docker-host-5.0.ovf"));
     let ovf = std::fs::read_to_string(x.join("docker-host-5.0.ovf")).unwrap();
     for want in [
         r#"ovf:key="vdvs.plugin_version""#,

@@ -128,6 +128,7 @@ fn deploys_a_fleet_once_and_reruns_idempotently() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(vc.vm("imported-by-pyvmomi").is_some());
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -264,6 +265,7 @@ name = "db-b"
     assert_eq!(out.status.code(), Some(2));
     assert!(err.contains("clustre") && err.contains("line 3"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1);
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -305,6 +307,7 @@ fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
         "{err}"
     );
     assert_eq!(vc.vms().len(), before, "nothing imported or cloned");
+    vc.assert_soap_valid();
 }
 
 /// Starts tests/lab/tcp-fault in front of vcsim; returns it and its URL.
@@ -515,6 +518,7 @@ fn vms_photon_fleet_did_not_make_are_never_touched() {
     let j = json(&vc.run(&a, &[]));
     let acts = per_vm(&j, "action");
     assert_eq!(acts, ["exists", "exists"]);
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -605,6 +609,7 @@ fn ova_made_by_other_tools_deploys() {
     let vm = vc.vm("other-01").unwrap();
     assert_eq!(vm["power"], "poweredOn");
     assert_eq!(guestinfo(&vm, "hostname"), "other-01");
+    vc.assert_soap_valid();
 }
 
 /// vCenter numbers a template's vApp properties its own way (another tool's import, an
@@ -692,6 +697,7 @@ fn vapp_edits_follow_the_templates_keys_and_a_refused_clone_fails_alone() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("'vdvs.plugin_version' is read-only"), "{err}");
     assert_eq!(vc.vms().len(), before);
+    vc.assert_soap_valid();
 }
 
 /// Ctrl-C (SIGINT) or SIGTERM while a disk uploads: the lease is aborted and the VM vCenter

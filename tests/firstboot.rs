@@ -350,4 +350,5 @@ fn the_ovf_environment_round_trips_from_fleet_toml_through_vcenter_to_first_boot
     }
     let keys = sb.read("root/.ssh/authorized_keys");
     assert_eq!(keys.lines().next(), Some(odd_key), "{keys}");
+    vc.assert_soap_valid();
 }

@@ -73,6 +73,7 @@ fn clones_of_a_reused_template_go_on_the_network_this_run_asks_for() {
     json(&vc.run(&a, &[]));
     assert_eq!(nics(&vc, "net-03")[0]["portgroup"], "DC0_DVPG0");
     assert_eq!(nics(&vc, "net-02")[0]["network"], "VM Network");
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -112,6 +113,7 @@ fn an_explicit_value_beats_the_network_defaults_of_fleet_toml() {
         "10.9.9.9",
         "the VM's own value beats --set"
     );
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -220,6 +222,7 @@ fn datacenters_clusters_folders_and_pools_are_found_by_name_or_path() {
         let err = refused(&vc.run(&a, &[]));
         assert!(err.contains(says) && err.contains(flag), "{err}");
     }
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -289,4 +292,5 @@ fn a_cluster_without_drs_gets_a_host_for_the_import_and_every_clone() {
     a.extend(["--host", "DC0_C0_H2"]);
     json(&vc.run(&a, &[]));
     assert_eq!(vc.vm("one-01").unwrap()["host"], "DC0_C0_H2");
+    vc.assert_soap_valid();
 }

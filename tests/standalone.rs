@@ -90,4 +90,5 @@ fn a_standalone_host_gets_copies_of_one_upload() {
         !ds_dir.join("esx-03").exists(),
         "the copy for esx-03 was removed"
     );
+    vc.assert_soap_valid();
 }

@@ -330,6 +330,7 @@ fn up_converges_a_fleet_from_nothing_and_reruns_finish_what_faults_left() {
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
+    f.vc.assert_soap_valid();
 }
 
 #[test]
@@ -373,4 +374,5 @@ fn ssh_stopped_on_a_host_is_started_for_the_run_and_stopped_again() {
     );
     let out = f.run(&["up", "--esxi-identity", key, "--skip-host", "esx9"]);
     assert_eq!(out.status.code(), Some(2));
+    f.vc.assert_soap_valid();
 }

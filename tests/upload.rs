@@ -63,6 +63,7 @@ fn disks_go_to_the_host_the_lease_names_trusted_by_its_thumbprint() {
         String::from_utf8_lossy(&cmp.stdout),
         String::from_utf8_lossy(&cmp.stderr)
     );
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -104,4 +105,5 @@ fn a_host_whose_certificate_is_not_the_leases_is_refused() {
     );
     succeeded(&out);
     assert!(Path::new(&store).exists());
+    vc.assert_soap_valid();
 }

@@ -130,6 +130,7 @@ fn certificate_trust_is_explicit() {
         !err.contains(PASSWORD) && err.contains("plain http is refused"),
         "{err}"
     );
+    vc.assert_soap_valid();
 }
 
 /// An old appliance's certificate (a 1024-bit RSA key, as vcsim's own default): its
@@ -151,6 +152,7 @@ fn a_weak_certificate_is_read_used_insecurely_and_refused_by_name() {
         err.contains("1024-bit RSA, too weak to verify: replace the certificate"),
         "{err}"
     );
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -205,6 +207,7 @@ fn an_ova_without_a_manifest_deploys_with_a_warning_and_a_missing_one_is_refused
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("/nonexistent/x.ova"), "{err}");
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -269,6 +272,7 @@ fn dry_run_plans_the_fleet_and_names_what_exists() {
         assert!(err.contains(says), "{extra:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1);
     }
+    vc.assert_soap_valid();
 }
 
 #[test]
@@ -314,4 +318,5 @@ fn bad_credentials_and_bad_inputs_are_refused_cleanly() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.ova"));
+    vc.assert_soap_valid();
 }

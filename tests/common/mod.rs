@@ -33,6 +33,57 @@ pub fn peer(tool: &str, args: &[&str]) -> Output {
     })
 }
 
+/// The OVF descriptor at `ovf` is valid against DMTF's OVF 1.1 schema (DSP8023, in
+/// tests/lab/schemas/ovf), as libxml2's xmllint reads it; nothing is fetched.
+pub fn assert_ovf_valid(ovf: &Path) {
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/schemas/ovf/dsp8023_1.1.1.xsd");
+    let out = peer(
+        "xmllint",
+        &[
+            "--noout",
+            "--nonet",
+            "--schema",
+            schema.to_str().unwrap(),
+            ovf.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{} is not valid OVF:\n{}",
+        ovf.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The same for the descriptor inside an OVA (read with tar).
+pub fn assert_ova_descriptor_valid(ova: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = peer(
+        "tar",
+        &[
+            "xf",
+            ova.to_str().unwrap(),
+            "-C",
+            dir.path().to_str().unwrap(),
+            "--wildcards",
+            "*.ovf",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ovf = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_ovf_valid(&ovf);
+}
+
 /// A failure the user caused: exit `code`, one line on stderr naming `names` and `says`.
 pub fn fails(code: i32, args: &[&str], names: &str, says: &str) -> String {
     let out = photon_fleet(args);

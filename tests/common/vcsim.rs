@@ -12,6 +12,8 @@ pub const PASSWORD: &str = "Vc-Pa55word-for-lab";
 pub struct VcSim {
     child: Child,
     pub url: String,
+    /// Every request photon-fleet sent, one file each (vcsim -soap-log).
+    soap_log: tempfile::TempDir,
 }
 
 impl VcSim {
@@ -22,8 +24,11 @@ impl VcSim {
     /// vcsim with more arguments (e.g. `-lab FILE`).
     pub fn start_with(args: &[&str]) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/vcsim");
+        let soap_log = tempfile::tempdir().unwrap();
         let mut child = Command::new(script)
             .args(["-l", "127.0.0.1:0"])
+            .arg("-soap-log")
+            .arg(soap_log.path())
             .args(args)
             .env("VCSIM_USER", USER)
             .env("VCSIM_PASSWORD", PASSWORD)
@@ -32,7 +37,11 @@ impl VcSim {
             .expect("tests/lab/vcsim (needs golang-go + golang-github-vmware-govmomi-dev: scripts/install-deps)");
         let line = first_line(&mut child);
         assert!(line.starts_with("https://"), "vcsim said: {line}");
-        VcSim { child, url: line }
+        VcSim {
+            child,
+            url: line,
+            soap_log,
+        }
     }
 
     /// photon-fleet with the vCenter credentials in the environment, as users set them.
@@ -85,6 +94,7 @@ pub fn pack_ova(dir: &Path, data: usize) -> String {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
+    crate::common::assert_ova_descriptor_valid(&out);
     out.to_str().unwrap().to_string()
 }
 
@@ -96,6 +106,22 @@ impl Drop for VcSim {
 }
 
 impl VcSim {
+    /// Every request photon-fleet sent so far is valid against VMware's vim25 schema, as
+    /// a real vCenter reads it (tests/lab/soap-check, xmllint).
+    pub fn assert_soap_valid(&self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/soap-check");
+        let out = Command::new(script)
+            .arg(self.soap_log.path())
+            .output()
+            .expect("tests/lab/soap-check (needs xmllint: scripts/install-deps)");
+        assert!(
+            out.status.success(),
+            "requests vCenter would refuse:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// host:port of the SOAP endpoint.
     pub fn addr(&self) -> String {
         self.url

@@ -151,6 +151,7 @@ func main() {
 	refuse := flag.String("refuse-vapp", "", "refuse the vApp property edits of the clone with this name")
 	refuseCreate := flag.String("refuse-create", "", "CreateVM_Task of the VM with this name fails (NoDiskSpace)")
 	weak := flag.Bool("weak-cert", false, "serve a 1024-bit RSA certificate, as old appliances (and vcsim's default) do")
+	soapLog := flag.String("soap-log", "", "write each request photon-fleet sends to a file in this folder")
 	folders := flag.Int("folder", 0, "put this many datacenters into a folder (F0/DC0, ...)")
 	flag.Parse()
 	model := simulator.VPX()
@@ -191,7 +192,7 @@ func main() {
 	// A fresh 2048-bit self-signed certificate, as a new vCenter has (httptest's built-in
 	// one is 1024-bit, which modern TLS stacks rightly refuse).
 	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
-	b := &behaviour{nonDRS: *nonDRS, esx: *esxModel, refuse: *refuse, refuseCreate: *refuseCreate, ovfs: map[string]string{}}
+	b := &behaviour{nonDRS: *nonDRS, esx: *esxModel, refuse: *refuse, refuseCreate: *refuseCreate, soapLog: *soapLog, ovfs: map[string]string{}}
 	if *nonDRS {
 		for _, e := range simulator.Map.All("ClusterComputeResource") {
 			c := e.(*simulator.ClusterComputeResource)

@@ -41,10 +41,14 @@ import (
 )
 
 type behaviour struct {
-	nfc    *nfcServer
-	nonDRS bool
-	esx    bool
-	refuse string
+	// soapLog: where photon-fleet's requests are written, one file each, for
+	// tests/lab/soap-check to validate against VMware's vim25 schema.
+	soapLog string
+	soapSeq int
+	nfc     *nfcServer
+	nonDRS  bool
+	esx     bool
+	refuse  string
 	// refuseCreate: CreateVM_Task of this VM fails as on a full datastore.
 	refuseCreate string
 	mu           sync.Mutex
@@ -80,6 +84,13 @@ func (b *behaviour) wrap(next http.Handler) http.Handler {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
+		if b.soapLog != "" && strings.HasPrefix(r.UserAgent(), "photon-fleet/") {
+			b.mu.Lock()
+			b.soapSeq++
+			name := fmt.Sprintf("%05d.xml", b.soapSeq)
+			b.mu.Unlock()
+			os.WriteFile(filepath.Join(b.soapLog, name), body, 0o644)
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
 		if err == nil {

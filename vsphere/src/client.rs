@@ -442,6 +442,7 @@ pub fn parse_url(url: &str) -> Result<VcUrl> {
 
 fn agent(tls: Arc<rustls::ClientConfig>, timeout: Duration) -> ureq::Agent {
     ureq::AgentBuilder::new()
+        .user_agent(concat!("photon-fleet/", env!("CARGO_PKG_VERSION")))
         .tls_config(tls)
         .timeout_connect(timeout)
         .timeout_read(timeout)

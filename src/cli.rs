@@ -167,9 +167,11 @@ pub enum OutFormat {
 
 #[derive(Args)]
 pub struct VmdkOptions {
-    /// Controller type recorded in the VMDK (ddb.adapterType).
-    #[arg(long, default_value = "lsilogic")]
-    pub adapter: String,
+    /// Controller type recorded in the VMDK (ddb.adapterType): lsilogic, buslogic, ide,
+    /// lsisas1068, pvscsi [default: pvscsi in an OVA, whose OVF declares a PVSCSI
+    /// controller; lsilogic for a VMDK alone].
+    #[arg(long)]
+    pub adapter: Option<String>,
     /// Deflate level: 1 fastest ... 9 smallest.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub level: u32,

@@ -95,6 +95,10 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
         assert_eq!(hash, sha256sum(&x.join(name)), "{name}");
     }
     assert_ovf_valid(&x.join("docker-host-5.0.ovf"));
+    // The disk's descriptor names the controller the OVF declares (PVSCSI).
+    let vmdk = std::fs::read(x.join("docker-host-5.0-disk1.vmdk")).unwrap();
+    let head = String::from_utf8_lossy(&vmdk[..vmdk.len().min(4096)]);
+    assert!(head.contains(r#"ddb.adapterType = "pvscsi""#), "{head}");
     let ovf = std::fs::read_to_string(x.join("docker-host-5.0.ovf")).unwrap();
     for want in [
         r#"ovf:key="vdvs.plugin_version""#,
@@ -235,7 +239,7 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
         s(&ks_path),
     ]));
     let ks = kickstart::Kickstart::parse(&std::fs::read_to_string(&ks_path).unwrap()).unwrap();
-    assert!(["docker", "open-vm-tools", "linux-esx"]
+    assert!(["docker", "open-vm-tools", "linux-esx", "tar"]
         .iter()
         .all(|p| ks.packages.contains(&p.to_string())));
     assert_eq!(
@@ -308,6 +312,9 @@ fn same_inputs_give_the_same_ova_and_disks_grow_on_request() {
     // disk_size: the GPT moves to the new end, the root partition and its ext4 grow.
     let fleet = fleet_toml(dir, "disk_size = \"160MiB\"");
     let grown = build("grown", &fleet);
+    // Growing is reproducible too.
+    let again = build("grown-again", &fleet);
+    assert_eq!(sha256sum(&grown), sha256sum(&again));
     let raw = ova_disk_raw(&grown, &dir.join("g"));
     assert_eq!(std::fs::metadata(&raw).unwrap().len(), 160 << 20);
     let px =
@@ -364,6 +371,10 @@ fn bad_inputs_are_refused_and_leave_no_ova() {
             .map(|r| r.map(|e| e.unwrap().file_name()).collect())
             .unwrap_or_default();
         assert!(left.is_empty(), "left behind: {left:?}");
+        assert!(
+            !out.exists(),
+            "the output folder this run made is removed again"
+        );
     };
 
     let text = dir.join("notes.raw");
@@ -373,6 +384,26 @@ fn bad_inputs_are_refused_and_leave_no_ova() {
         "notes.raw",
         "not a Photon OS disk image",
     );
+
+    // --out inside an input, or an input inside --out: refused up front.
+    let inside = plugin.join("out");
+    let mut a = args(&text, &plugin, &vib21);
+    a[8] = s(&inside).into();
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    refused(
+        &a,
+        "is inside --plugin",
+        "pick an output folder apart from the inputs",
+    );
+    assert!(!inside.exists());
+    let holder = dir.join("holder");
+    std::fs::create_dir(&holder).unwrap();
+    let vib_inside = holder.join("v.vib");
+    std::fs::copy(&vib21, &vib_inside).unwrap();
+    let mut a = args(&text, &plugin, &vib_inside);
+    a[8] = s(&holder).into();
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    refused(&a, "--vib", "is inside --out");
 
     let (no_ext4, off) = base_raw(dir, "32MiB");
     let f = std::fs::OpenOptions::new()
@@ -431,4 +462,133 @@ fn bad_inputs_are_refused_and_leave_no_ova() {
     let again: Vec<String> = args(&base, &plugin, &vib21);
     let a: Vec<&str> = again.iter().map(String::as_str).collect();
     refused(&a, "photon-docker-5.0.ova", "--force");
+}
+
+/// A killed run's leftovers are removed by the next build into the same folder (only
+/// ours: another process's files stay); Ctrl-C or SIGTERM removes what the run made and
+/// says so in one line.
+#[test]
+fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, _) = base_raw(dir, "64MiB");
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let out = dir.join("out");
+    std::fs::create_dir(&out).unwrap();
+    // pid_max is at most 2^22: no process has this id.
+    let gone = out.join(".build-ova-4194305-Xy12ab");
+    std::fs::create_dir(&gone).unwrap();
+    std::fs::write(gone.join("disk.raw"), b"left by a killed run").unwrap();
+    std::fs::write(
+        out.join(".photon-docker-5.0.ova.4194305.Ab12Cd.partial"),
+        b"x",
+    )
+    .unwrap();
+    // Not ours, or not dead: kept.
+    let mine = format!(
+        ".photon-docker-5.0.ova.{}.Ab12Cd.partial",
+        std::process::id()
+    );
+    for keep in [
+        ".notes.txt.4194305.abc.partial",
+        "build-ova-4194305-x",
+        mine.as_str(),
+    ] {
+        std::fs::write(out.join(keep), b"keep").unwrap();
+    }
+    let fleet = fleet_toml(dir, "");
+    build_ova(&["-q"], Path::new(&fleet), &base, &plugin, &vib, &out);
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    let mut want = vec![
+        ".notes.txt.4194305.abc.partial".to_string(),
+        mine,
+        "build-ova-4194305-x".into(),
+        "fleet.lock".into(),
+        "docker-host-5.0.ova".into(),
+        "esx-vmdkops-service-0.21.2.8b7dc30-0.0.1.vib".into(),
+    ];
+    want.sort();
+    assert_eq!(left, want);
+
+    // A signal mid-build: the work folder goes, the output folder it made goes, one line.
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let out = dir.join(format!("out-{signal}"));
+        let fleet = fleet_toml(dir, "disk_size = \"6GiB\"");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+            .args([
+                "-q",
+                "build-ova",
+                "--fleet",
+                &fleet,
+                "--base",
+                s(&base),
+                "--plugin",
+            ])
+            .args([s(&plugin), "--vib", s(&vib), "-o", s(&out)])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while !std::fs::read_dir(&out).is_ok_and(|mut r| r.next().is_some()) {
+            assert!(start.elapsed().as_secs() < 60, "the build never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let st = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let done = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(code), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("undone"), "{err}");
+        assert!(
+            !out.exists(),
+            "left: {:?}",
+            std::fs::read_dir(&out).map(|r| r.count())
+        );
+    }
+}
+
+/// `--out` on a full filesystem (a 256 KiB tmpfs in a mount namespace of its own): the
+/// error names the output folder, not the base.
+#[test]
+fn a_full_output_folder_is_named_as_the_problem() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (base, _) = base_raw(dir, "64MiB");
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let small = dir.join("small");
+    std::fs::create_dir(&small).unwrap();
+    let out = small.join("out");
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs {} && exec {} build-ova --base {} --plugin {} --vib {} -o {}",
+        s(&small),
+        env!("CARGO_BIN_EXE_photon-fleet"),
+        s(&base),
+        s(&plugin),
+        s(&vib),
+        s(&out)
+    );
+    let done = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare (util-linux; the tests run as root)");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: no space left for the expanded base disk",
+            s(&out)
+        )),
+        "{err}"
+    );
 }

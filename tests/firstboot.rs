@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFirstBootKey ops&dev@example.com";
-const GUEST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGuestSectionKey admin@example.com";
+/// A real key (ssh-keygen reads it); its SHA-256 fingerprint as `ssh-keygen -l` shows it.
+const GUEST_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMykPLIcd5MQlLxRINbOR2nQ0jsL2GMmDNxT87+wpyBL admin@example.com";
+const GUEST_KEY_SHA256: &str = "SHA256:Gn/Z4ba6qb9OTgIFqGUUfZ2fD/vacztZV4C7LXQH3FU";
 
 const FAKES: &str = r#"
 log() { echo "$(basename "$0") $*" >>"$SANDBOX/calls"; }
@@ -28,8 +30,8 @@ docker)
         [ -e "$S.created" ] || { echo "Error: No such plugin" >&2; exit 1; }
         if [ "$3" = --format ]; then [ -e "$S.enabled" ] && echo true || echo false; fi
         exit 0 ;;
-    "plugin create") [ -e "$SANDBOX/fail-create" ] && exit 1; touch "$S.created" ;;
-    "plugin enable") touch "$S.enabled" ;;
+    "plugin create") [ -e "$SANDBOX/fail-create" ] && exit 1; touch "$S.created"; echo "$3" ;;
+    "plugin enable") touch "$S.enabled"; echo "$3" ;;
     esac ;;
 vmtoolsd)
     log "$@"
@@ -215,6 +217,23 @@ fn first_boot_applies_the_ovf_environment_then_creates_and_enables_the_plugin_on
         .read("var/lib/photon-fleet/firstboot.done")
         .contains("photon-fleet"));
     assert!(log.contains("enabled plugin vsphere:latest"), "{log}");
+    // Keys by fingerprint (one ssh-keygen cannot read says so); docker's own output
+    // (it prints the plugin's name) stays out of the journal.
+    assert!(
+        log.contains(&format!("SSH key for root: ssh-ed25519 {GUEST_KEY_SHA256}")),
+        "{log}"
+    );
+    assert!(
+        log.contains("SSH key for root: ssh-ed25519 (no fingerprint"),
+        "{log}"
+    );
+    assert!(!log.contains("AAAAIFirstBootKey"), "{log}");
+    for line in log.lines() {
+        assert!(
+            line.starts_with("photon-fleet-firstboot: "),
+            "{line:?} in\n{log}"
+        );
+    }
 
     // Second boot: the stamp stops it before any command.
     let before = calls.len();

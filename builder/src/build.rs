@@ -216,6 +216,68 @@ fn photon(i: &BuildInputs, release: Option<&str>, shown: &str) -> Result<String>
     }
 }
 
+/// A full disk while the base is expanded into `--out` is said of `--out`, not the base.
+fn out_of_space(e: anyhow::Error, out: &Path) -> anyhow::Error {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+    });
+    if full {
+        bad(format!(
+            "{}: no space left for the expanded base disk (it needs up to the disk's full size, written sparse): free space there or pick another --out",
+            out.display()
+        ))
+    } else {
+        e
+    }
+}
+
+/// `path` made absolute with symlinks resolved, also when its last parts do not exist yet.
+fn resolved(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = at.canonicalize() {
+            return rest.iter().rev().fold(real, |p, part| p.join(part));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
+/// `--out` and the inputs are apart: the output folder inside an input would be read as
+/// part of it (the plugin bundle), and an input inside `--out` could be replaced.
+fn check_apart(i: &BuildInputs) -> Result<()> {
+    let out = resolved(&i.out);
+    for (flag, input) in [
+        ("--base", &i.base),
+        ("--plugin", &i.plugin),
+        ("--vib", &i.vib),
+    ] {
+        let inp = resolved(input);
+        let shown = (i.out.display(), input.display());
+        if out.starts_with(&inp) {
+            return Err(bad(format!(
+                "--out {} is inside {flag} {}: pick an output folder apart from the inputs",
+                shown.0, shown.1
+            )));
+        }
+        if inp.starts_with(&out) {
+            return Err(bad(format!(
+                "{flag} {} is inside --out {}: pick an output folder apart from the inputs",
+                shown.1, shown.0
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Runs build-ova. Nothing is left under a final name unless everything succeeded.
 pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
     let started = Instant::now();
@@ -229,19 +291,21 @@ pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
         .map(config::parse_size)
         .transpose()
         .map_err(bad)?;
-    std::fs::create_dir_all(&i.out).with_context(|| i.out.display().to_string())?;
-    let work = tempfile::Builder::new()
-        .prefix(".build-ova-")
-        .tempdir_in(&i.out)?;
+    check_apart(i)?;
+    let work =
+        crate::workspace::Workspace::open(&i.out).with_context(|| i.out.display().to_string())?;
     let raw_path = work.path().join("disk.raw");
     let shown = i.base.display().to_string();
 
     // 1. The base, as one sparse raw copy.
     let t = Instant::now();
-    let base_kind = bake::expand(&i.base, &std::fs::File::create(&raw_path)?, progress)?;
+    let base_kind = bake::expand(&i.base, &std::fs::File::create(&raw_path)?, progress)
+        .map_err(|e| out_of_space(e, &i.out))?;
     let mut root = bake::find_root(&raw_path, &shown)?;
     if let Some(size) = disk_size {
-        root = bake::grow(&raw_path, root, size).with_context(|| shown.clone())?;
+        root = bake::grow(&raw_path, root, size)
+            .with_context(|| shown.clone())
+            .map_err(|e| out_of_space(e, &i.out))?;
     }
     secs.base = t.elapsed().as_secs_f64();
 

@@ -1,7 +1,8 @@
 //! The Photon installer kickstart for users who install from the ISO (Packer or by
-//! hand). Packages docker + open-vm-tools on linux-esx; the postinstall lays down exactly
-//! the files build-ova bakes (the same list, from `bake::files`), the plugin bundle
-//! coming in through `additional_files`. [`make`] takes typed inputs and returns the text.
+//! hand). Packages docker + open-vm-tools (+ tar, for the postinstall) on linux-esx;
+//! the postinstall lays down exactly the files build-ova bakes (the same list, from
+//! `bake::files`), the plugin bundle coming in through `additional_files`. [`make`]
+//! takes typed inputs and returns the text.
 
 use crate::bake::files::{self, Content, Entry};
 use crate::{bad as usage, Result};
@@ -167,7 +168,9 @@ pub fn make(a: &KickstartInputs) -> Result<Made> {
             },
         )]),
         partitions,
-        packages: ["minimal", "linux-esx", "docker", "open-vm-tools"]
+        // tar: the postinstall unpacks the plugin bundle with it, and Photon's minimal
+        // set does not pull it in.
+        packages: ["minimal", "linux-esx", "docker", "open-vm-tools", "tar"]
             .map(String::from)
             .to_vec(),
         packagelist_file: None,

@@ -10,6 +10,7 @@ pub mod build;
 pub mod demo_base;
 pub mod kickstart;
 pub mod profile;
+pub mod workspace;
 
 pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
 

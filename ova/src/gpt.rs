@@ -20,6 +20,8 @@ pub const LINUX_ROOT_X86_64: &str = "4F68BCE8-E8CD-4DB1-96E7-FBCAF984B709";
 pub const LINUX_ROOT_AARCH64: &str = "B921B045-1DF0-41C3-AF44-4C6F280D3FAE";
 pub const EFI_SYSTEM: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 pub const BIOS_BOOT: &str = "21686148-6449-6E6F-744E-656564454649";
+pub const LINUX_LVM: &str = "E6D6D379-F507-44C2-A23C-238F2A3DF928";
+pub const LINUX_SWAP: &str = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Partition {
@@ -34,6 +36,27 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// What the type GUID says, for people (`Linux LVM`), else the GUID itself.
+    pub fn kind(&self) -> &str {
+        match self.type_guid.as_str() {
+            LINUX_DATA => "Linux filesystem",
+            LINUX_ROOT_X86_64 | LINUX_ROOT_AARCH64 => "Linux root",
+            EFI_SYSTEM => "EFI system",
+            BIOS_BOOT => "BIOS boot",
+            LINUX_LVM => "Linux LVM",
+            LINUX_SWAP => "Linux swap",
+            other => other,
+        }
+    }
+
+    /// `2 (Linux LVM)`, or `2 "root" (Linux filesystem)` when it has a name.
+    pub fn describe(&self) -> String {
+        match self.name.trim() {
+            "" => format!("{} ({})", self.number, self.kind()),
+            n => format!("{} \"{n}\" ({})", self.number, self.kind()),
+        }
+    }
+
     pub fn offset(&self) -> u64 {
         self.first_lba * SECTOR
     }

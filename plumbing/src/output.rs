@@ -1,5 +1,6 @@
 //! Outputs are written beside their final path under a temporary name
-//! (`.NAME.XXXXXX.partial`, mode 0644), synced, and renamed only when complete: a failed,
+//! (`.NAME.PID.XXXXXX.partial`, mode 0644: the process id tells a later run whether its
+//! writer is gone), synced, and renamed only when complete: a failed,
 //! killed or interrupted run never leaves a partial file under the final name. The
 //! temporary file is removed when the [`Output`] is dropped, and on Ctrl-C/SIGTERM.
 
@@ -20,7 +21,7 @@ impl Output {
     pub fn create(out: &Path) -> io::Result<Self> {
         let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("out");
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
+            .prefix(&format!(".{name}.{}.", std::process::id()))
             .suffix(".partial")
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
             .tempfile_in(folder_of(out))?;

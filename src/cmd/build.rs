@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
         a.out.clone(),
     )?;
     inputs.force = a.force;
-    inputs.vmdk = super::vmdk_options(&a.vmdk, "disk1.vmdk")?;
+    inputs.vmdk = super::vmdk_options(&a.vmdk, "disk1.vmdk", ova::vmdk::AdapterType::Pvscsi)?;
     let built = build(&inputs, &ctx.bars)?;
     ctx.emit(&built, || crate::text::build::built(&built))
 }

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, a: &ConvertArgs) -> Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("disk.vmdk");
-    let opts = vmdk_options(&a.vmdk, file_name)?;
+    let opts = vmdk_options(&a.vmdk, file_name, ova::vmdk::AdapterType::LsiLogic)?;
     refuse_existing(&a.output, a.force)?;
     let (populated, capacity) = plumbing::write_atomically(&a.output, |f| match format {
         OutFormat::Vmdk => {

@@ -58,13 +58,18 @@ pub fn fleet(flag: Option<&Path>) -> Result<config::Fleet> {
     Ok(config::Fleet::load(flag)?)
 }
 
+/// The VMDK writer's options; `adapter` unless `--adapter` says otherwise.
 pub fn vmdk_options(
     o: &crate::cli::VmdkOptions,
     file_name: &str,
+    adapter: ova::vmdk::AdapterType,
 ) -> Result<ova::vmdk::WriteOptions> {
     Ok(ova::vmdk::WriteOptions {
         file_name: file_name.to_string(),
-        adapter: ova::vmdk::AdapterType::parse(&o.adapter)?,
+        adapter: match &o.adapter {
+            Some(a) => ova::vmdk::AdapterType::parse(a)?,
+            None => adapter,
+        },
         level: o.level,
         threads: o.threads,
         ..Default::default()

@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, a: &PackArgs) -> Result<()> {
     ova::ovf::check_member_name(&disk_name)?;
     let shown = a.disk.display().to_string();
     let (_, src) = ova::open_disk(&a.disk).with_context(|| shown.clone())?;
-    let opts = vmdk_options(&a.vmdk, &disk_name)?;
+    let opts = vmdk_options(&a.vmdk, &disk_name, ova::vmdk::AdapterType::Pvscsi)?;
     let ovf = |disk: &OvfDisk| {
         ova::ovf::render(&ovf_spec(&shape, disk.clone(), &BakedVersions::default()))
     };

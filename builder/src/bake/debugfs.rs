@@ -109,6 +109,11 @@ impl ExtFs {
         })
     }
 
+    /// The time stamped on everything written: the filesystem's last write before ours.
+    pub fn time(&self) -> u32 {
+        self.time
+    }
+
     fn spec(&self) -> String {
         format!("{}?offset={}", self.image.display(), self.offset)
     }

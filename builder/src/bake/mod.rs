@@ -81,6 +81,11 @@ pub fn find_root(image: &Path, shown: &str) -> Result<Root> {
                 table: None,
             });
         }
+        if let Some(parts) = mbr_partitions(&file)? {
+            return Err(usage(format!(
+                "{shown}: MBR (msdos) partition table ({parts}): only GPT is supported; convert it (sgdisk --mbrtogpt) or use a GPT base"
+            )));
+        }
         return Err(usage(format!(
             "{shown}: no GPT partition table and no ext4 filesystem: not a Photon OS disk image"
         )));
@@ -108,15 +113,55 @@ pub fn find_root(image: &Path, shown: &str) -> Result<Root> {
             partition: Some(p.clone()),
             table: Some(table),
         }),
-        [] => Err(usage(format!(
-            "{shown}: no Linux partition with an ext4 filesystem (partitions: {}): photon-fleet bakes into an ext4 root",
-            table.partitions.iter().map(|p| format!("{} {}", p.number, p.name)).collect::<Vec<_>>().join(", ")
-        ))),
+        [] => {
+            let parts = table
+                .partitions
+                .iter()
+                .map(|p| p.describe())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let lvm = table.partitions.iter().find(|p| {
+                p.type_guid == gpt::LINUX_LVM || is_lvm(&file, p.offset()).unwrap_or(false)
+            });
+            Err(usage(match lvm {
+                Some(p) => format!(
+                    "{shown}: the root is on LVM (partition {}; partitions: {parts}): photon-fleet bakes into an ext4 partition, not into LVM",
+                    p.number
+                ),
+                None => format!(
+                    "{shown}: no Linux partition with an ext4 filesystem (partitions: {parts}): photon-fleet bakes into an ext4 root"
+                ),
+            }))
+        }
         many => Err(usage(format!(
             "{shown}: {} ext4 partitions hold /etc; cannot tell which is the root",
             many.len()
         ))),
     }
+}
+
+/// The primary partitions of an MBR (msdos) table at the disk's start, as
+/// `2 (type 0x83)`; None when there is none.
+fn mbr_partitions(file: &File) -> Result<Option<String>> {
+    use std::os::unix::fs::FileExt;
+    let mut s = [0u8; 512];
+    if file.read_at(&mut s, 0)? < 512 || s[510..] != [0x55, 0xAA] {
+        return Ok(None);
+    }
+    let parts: Vec<String> = (0..4)
+        .filter_map(|i| {
+            let kind = s[446 + i * 16 + 4];
+            (kind != 0).then(|| format!("{} (type 0x{kind:02x})", i + 1))
+        })
+        .collect();
+    Ok((!parts.is_empty()).then(|| parts.join(", ")))
+}
+
+/// Whether an LVM physical volume starts at `offset` (its `LABELONE` label).
+fn is_lvm(file: &File, offset: u64) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut label = [0u8; 8];
+    Ok(file.read_at(&mut label, offset + 512)? == 8 && &label == b"LABELONE")
 }
 
 /// Makes the disk `size` bytes: the GPT moves to the new end, the root partition (the
@@ -148,8 +193,14 @@ pub fn grow(image: &Path, root: Root, size: u64) -> Result<Root> {
         .cloned()
         .context("the grown partition is missing")?;
     let spec = format!("{}?offset={}", image.display(), root.offset);
+    // resize2fs stamps the time it ran (and the bake then takes it): pin it to the base's,
+    // so a grown disk is as reproducible as one that is not.
+    let time = debugfs::ExtFs::new(image, root.offset)?.time();
     let mut resize = std::process::Command::new(debugfs::e2fs_tool("resize2fs"));
-    resize.arg(&spec).arg(format!("{}K", part.len() / 1024));
+    resize
+        .arg(&spec)
+        .arg(format!("{}K", part.len() / 1024))
+        .env("E2FSPROGS_FAKE_TIME", time.to_string());
     debugfs::run_e2fs(resize, "resize2fs")?;
     // resize2fs sizes a regular file to the filesystem's end, ignoring the offset: put
     // the disk's length and its GPT (backup at the end) back.

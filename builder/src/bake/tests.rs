@@ -128,3 +128,50 @@ fn reads_lists_and_writes_a_real_ext4() {
     .to_string();
     assert!(e.contains("vmtoolsd.service"), "{e}");
 }
+
+/// A disk laid out by util-linux's sfdisk from `script`.
+fn sfdisk(img: &Path, script: &str) {
+    use std::io::Write as _;
+    std::fs::File::create(img)
+        .unwrap()
+        .set_len(16 << 20)
+        .unwrap();
+    let mut child = Command::new("sfdisk")
+        .args(["--quiet", "--no-reread", "--no-tell-kernel"])
+        .arg(img)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sfdisk (util-linux: scripts/install-deps)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn mbr_and_lvm_layouts_are_refused_by_what_they_are() {
+    let d = tempfile::tempdir().unwrap();
+    let img = d.path().join("disk.raw");
+    sfdisk(&img, "label: dos\n,4MiB,83\n,,8e\n");
+    let e = find_root(&img, "base.raw").unwrap_err().to_string();
+    assert!(
+        e.contains("base.raw: MBR (msdos) partition table (1 (type 0x83), 2 (type 0x8e)): only GPT is supported"),
+        "{e}"
+    );
+    sfdisk(&img, "label: gpt\n,4MiB,U\n,,V\n");
+    let e = find_root(&img, "base.raw").unwrap_err().to_string();
+    assert!(
+        e.contains("the root is on LVM (partition 2; partitions: 1 (EFI system), 2 (Linux LVM))"),
+        "{e}"
+    );
+    sfdisk(&img, "label: gpt\n,4MiB,U\n,,L\n");
+    let e = find_root(&img, "base.raw").unwrap_err().to_string();
+    assert!(
+        e.contains("no Linux partition with an ext4 filesystem (partitions: 1 (EFI system), 2 (Linux filesystem))"),
+        "{e}"
+    );
+}

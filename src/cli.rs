@@ -107,7 +107,9 @@ pub struct KickstartArgs {
     /// Target disk device.
     #[arg(long, default_value = "/dev/sda")]
     pub disk: String,
-    /// Photon installer release the kickstart is for: public_key became an object in 2024.
+    /// photon-os-installer release the kickstart is for: current = v2.9 and later (Photon
+    /// 5 ISOs from 2025 on); v2-8 = v2.8 (public_key an object, no services key); legacy =
+    /// v2.7 and earlier (public_key a string). Each gets only the keys it knows.
     #[arg(long, value_enum, default_value = "current")]
     pub installer: InstallerArg,
     /// The kickstart file to write.
@@ -120,9 +122,12 @@ pub struct KickstartArgs {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum InstallerArg {
-    /// Photon installer from late 2024 on.
+    /// photon-os-installer v2.9 and later.
     Current,
-    /// Older installers (public_key as a plain string).
+    /// photon-os-installer v2.8.
+    #[value(name = "v2-8")]
+    V2_8,
+    /// photon-os-installer v2.7 and earlier.
     Legacy,
 }
 

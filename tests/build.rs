@@ -592,3 +592,68 @@ fn a_full_output_folder_is_named_as_the_problem() {
         "{err}"
     );
 }
+
+/// Each `--installer` kickstart holds against the key table read from those releases of
+/// photon-os-installer (kickstart::installers), and the releases it is not for would
+/// refuse it for the reason they give.
+#[test]
+fn kickstarts_hold_for_the_installers_they_name() {
+    use kickstart::installers::{check, release};
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let fleet = dir.join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        "[guest]\nssh_keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMykPLIcd5MQlLxRINbOR2nQ0jsL2GMmDNxT87+wpyBL admin@example.com\"]\n",
+    )
+    .unwrap();
+    for (installer, holds, refused_by) in [
+        (
+            "current",
+            &["v2.9", "main (f80e7e6)"][..],
+            &[("v2.8", "services"), ("v2.4", "services")][..],
+        ),
+        (
+            "v2-8",
+            &["v2.8", "v2.9", "main (f80e7e6)"],
+            &[("v2.7", "public_key must be a string")],
+        ),
+        (
+            "legacy",
+            &["v2.4", "v2.7"],
+            &[("v2.8", "public_key must be an object")],
+        ),
+    ] {
+        let ks = dir.join(format!("ks-{installer}.json"));
+        ok(photon_fleet(&[
+            "kickstart",
+            "--fleet",
+            s(&fleet),
+            "--plugin",
+            s(&plugin),
+            "--vib",
+            s(&vib),
+            "--installer",
+            installer,
+            "-o",
+            s(&ks),
+        ]));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&ks).unwrap()).unwrap();
+        for tag in holds {
+            check(&json, release(tag).unwrap()).unwrap_or_else(|e| panic!("{installer}: {e}"));
+        }
+        for (tag, why) in refused_by {
+            let e = check(&json, release(tag).unwrap()).unwrap_err();
+            assert!(e.contains(why), "{installer} on {tag}: {e}");
+        }
+        // Without a services key, the postinstall enables them.
+        let post = json["postinstall"].as_array().unwrap();
+        let enables = post
+            .iter()
+            .any(|l| l == "systemctl enable docker sshd vmtoolsd");
+        assert_eq!(enables, installer != "current", "{installer}: {post:?}");
+    }
+}

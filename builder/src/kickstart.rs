@@ -18,10 +18,24 @@ use std::path::PathBuf;
 /// Which Photon installer the kickstart is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installer {
-    /// From late 2024 on: `public_key` as an object.
+    /// photon-os-installer v2.9 and later: `public_key` as an object, `services`.
     Current,
-    /// Older installers: `public_key` as a plain string.
+    /// v2.8: `public_key` as an object, no `services` (services enabled in the postinstall).
+    V2_8,
+    /// v2.7 and earlier (v2.4 read): `public_key` as a string, no `services`.
     Legacy,
+}
+
+impl Installer {
+    /// The installer releases (tags of vmware/photon-os-installer, as read into
+    /// [`kickstart::installers::RELEASES`]) this kickstart is made for.
+    pub fn releases(self) -> &'static [&'static str] {
+        match self {
+            Installer::Current => &["v2.9", "main (f80e7e6)"],
+            Installer::V2_8 => &["v2.8"],
+            Installer::Legacy => &["v2.4", "v2.7"],
+        }
+    }
 }
 
 /// What the kickstart is made from.
@@ -122,7 +136,7 @@ pub fn make(a: &KickstartInputs) -> Result<Made> {
         },
     };
     let public_key = fleet.guest.ssh_keys.first().map(|k| match a.installer {
-        Installer::Current => PublicKey::WithReason {
+        Installer::Current | Installer::V2_8 => PublicKey::WithReason {
             key: k.clone(),
             reason: "photon-fleet [guest] ssh_keys".into(),
         },
@@ -134,6 +148,13 @@ pub fn make(a: &KickstartInputs) -> Result<Made> {
     ]);
     if public_key.is_some() {
         services.insert("sshd".into(), ServiceState::Enabled);
+    }
+    let mut postinstall = postinstall(&entries);
+    if a.installer != Installer::Current {
+        // No `services` key before v2.9: the postinstall (run in the new root) enables them.
+        let names: Vec<&str> = services.keys().map(String::as_str).collect();
+        postinstall.push(format!("systemctl enable {}", names.join(" ")));
+        services.clear();
     }
     let efi = fleet.image.firmware == "efi";
     let mut partitions = Vec::new();
@@ -174,7 +195,7 @@ pub fn make(a: &KickstartInputs) -> Result<Made> {
             .map(String::from)
             .to_vec(),
         packagelist_file: None,
-        postinstall: postinstall(&entries),
+        postinstall,
         public_key,
         linux_flavor: Some("linux-esx".into()),
         bootmode: Some(if efi { BootMode::Efi } else { BootMode::Bios }),
@@ -188,6 +209,11 @@ pub fn make(a: &KickstartInputs) -> Result<Made> {
     };
     ks.validate()
         .map_err(|e| anyhow::anyhow!("the kickstart photon-fleet made is not valid: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(&ks.render()?)?;
+    for tag in a.installer.releases() {
+        let release = kickstart::installers::release(tag).context("an installer release")?;
+        kickstart::installers::check(&json, release).map_err(|e| anyhow::anyhow!(e))?;
+    }
     Ok(Made {
         text: ks.render()?,
         plugin_version: bundle.version,

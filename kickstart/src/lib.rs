@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub mod installers;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("kickstart: {0}")]

@@ -24,6 +24,7 @@ pub fn run(ctx: &Context, a: &KickstartArgs) -> Result<()> {
         disk: a.disk.clone(),
         installer: match a.installer {
             InstallerArg::Current => Installer::Current,
+            InstallerArg::V2_8 => Installer::V2_8,
             InstallerArg::Legacy => Installer::Legacy,
         },
         root_password_hash: super::env_nonempty("PHOTON_FLEET_ROOT_PASSWORD_HASH"),

@@ -268,19 +268,23 @@ name = "db-b"
     vc.assert_soap_valid();
 }
 
-#[test]
-fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
-    let vc = VcSim::start();
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
+/// build-ova of examples/fleet.toml on a Photon-like base: the OVA and its fleet.lock.
+fn build_example(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (base, _) = bake::base_ova(dir, "64MiB");
     let plugin = bake::plugin_dir(dir, "0.21.2", 4096);
     let vib = bake::vib(dir, "0.21.2.8b7dc30-0.0.1");
     let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet.toml");
     let out = dir.join("out");
     bake::build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
-    let built = out.join("photon-docker-5.0.ova");
-    let lock = out.join("fleet.lock");
+    (out.join("photon-docker-5.0.ova"), out.join("fleet.lock"))
+}
+
+#[test]
+fn deploys_what_build_ova_made_and_only_that_with_its_lock() {
+    let vc = VcSim::start();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let (built, lock) = build_example(dir);
     let (built, lock) = (bake::s(&built), bake::s(&lock));
 
     let mut a = deploy(built);
@@ -619,14 +623,8 @@ fn ova_made_by_other_tools_deploys() {
 fn vapp_edits_follow_the_templates_keys_and_a_refused_clone_fails_alone() {
     let vc = VcSim::start_with(&["-refuse-vapp", "baked-03"]);
     let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
-    let (base, _) = bake::base_ova(dir, "64MiB");
-    let plugin = bake::plugin_dir(dir, "0.21.2", 4096);
-    let vib = bake::vib(dir, "0.21.2.8b7dc30-0.0.1");
-    let fleet = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet.toml");
-    let out = dir.join("out");
-    bake::build_ova(&["-q"], &fleet, &base, &plugin, &vib, &out);
-    let built = bake::s(&out.join("photon-docker-5.0.ova")).to_string();
+    let (built, _) = build_example(d.path());
+    let built = bake::s(&built).to_string();
     let mut a = deploy(&built);
     a.extend(["--count", "1", "--name-prefix", "baked"]);
     let j = json(&vc.run(&a, &[]));

@@ -90,6 +90,49 @@ pub struct VcenterSection {
     pub template: Option<String>,
 }
 
+/// Where VMs go, as names or inventory paths; each part unset means "the only one" (or
+/// the default). Flags and `[vcenter]` both give one; the flags' parts win.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub datacenter: Option<String>,
+    pub cluster: Option<String>,
+    pub host: Option<String>,
+    pub pool: Option<String>,
+    pub folder: Option<String>,
+    pub datastore: Option<String>,
+    pub network: Option<String>,
+}
+
+impl Placement {
+    /// Each part from `self`, else from `weaker`.
+    pub fn or(self, weaker: Placement) -> Placement {
+        Placement {
+            datacenter: self.datacenter.or(weaker.datacenter),
+            cluster: self.cluster.or(weaker.cluster),
+            host: self.host.or(weaker.host),
+            pool: self.pool.or(weaker.pool),
+            folder: self.folder.or(weaker.folder),
+            datastore: self.datastore.or(weaker.datastore),
+            network: self.network.or(weaker.network),
+        }
+    }
+}
+
+impl VcenterSection {
+    /// The placement this section gives.
+    pub fn placement(&self) -> Placement {
+        Placement {
+            datacenter: self.datacenter.clone(),
+            cluster: self.cluster.clone(),
+            host: self.host.clone(),
+            pool: self.pool.clone(),
+            folder: self.folder.clone(),
+            datastore: self.datastore.clone(),
+            network: self.network.clone(),
+        }
+    }
+}
+
 /// One VM of the fleet with its own settings (the guest applies them at first boot).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -132,16 +132,9 @@ fn vib_for(
 
 /// Where fleet.toml's [vcenter] puts the VMs.
 pub fn wanted(fleet: &config::Fleet) -> Wanted {
-    let vc = &fleet.vcenter;
-    Wanted {
-        datacenter: vc.datacenter.clone(),
-        cluster: vc.cluster.clone(),
-        host: vc.host.clone(),
-        pool: vc.pool.clone(),
-        folder: vc.folder.clone(),
-        datastore: vc.datastore.clone(),
-        network: vc.network.clone().unwrap_or_else(|| "VM Network".into()),
-    }
+    let p = fleet.vcenter.placement();
+    let network = p.network.clone().unwrap_or_else(|| "VM Network".into());
+    crate::deploy::wanted(p, network)
 }
 
 /// Reads everything and decides; changes nothing.
@@ -227,13 +220,7 @@ fn inputs_for<'a>(base: &DeployInputs<'a>, ova: &str, lock: &str) -> DeployInput
         lock: Some(lock.into()),
         fleet: base.fleet,
         options: base.options.clone(),
-        datacenter: base.datacenter.clone(),
-        cluster: base.cluster.clone(),
-        host: base.host.clone(),
-        pool: base.pool.clone(),
-        folder: base.folder.clone(),
-        datastore: base.datastore.clone(),
-        network: base.network.clone(),
+        place: base.place.clone(),
         count: base.count,
         name_prefix: base.name_prefix.clone(),
         template: base.template.clone(),
@@ -332,6 +319,7 @@ fn install_hosts(
         c,
         hosts: Vec::new(),
         restored: Vec::new(),
+        on_signal: Vec::new(),
     };
     let mut not_tried = Vec::new();
     let mut targets = Vec::new();
@@ -341,6 +329,13 @@ fn install_hosts(
             (Some(ss), true) => {
                 vsphere::hosts::set_ssh(c, ss, true)?;
                 started.hosts.push((h.host.target.to_string(), ss.clone()));
+                // Ctrl-C or SIGTERM before the end: stopped again all the same.
+                let (c, ss) = (c.clone(), ss.clone());
+                started
+                    .on_signal
+                    .push(plumbing::interrupt::on_interrupt(move || {
+                        let _ = vsphere::hosts::set_ssh(&c, &ss, false);
+                    }));
                 targets.push(h.host.target.clone());
             }
             _ if stopped => not_tried.push(HostReport::not_tried(
@@ -370,12 +365,13 @@ fn install_hosts(
     })
 }
 
-/// SSH services `up` started: stopped again when the install is done, or when anything
-/// fails on the way (the guard's drop).
+/// SSH services `up` started: stopped again when the install is done, when anything
+/// fails on the way (the guard's drop), or on Ctrl-C/SIGTERM (`on_signal`).
 struct SshStarted<'a> {
     c: &'a Client,
     hosts: Vec<(String, vsphere::soap::MoRef)>,
     restored: Vec<SshToggle>,
+    on_signal: Vec<plumbing::interrupt::Guard<'static>>,
 }
 
 impl SshStarted<'_> {
@@ -384,6 +380,7 @@ impl SshStarted<'_> {
             let restored = vsphere::hosts::set_ssh(self.c, &ss, false).is_ok();
             self.restored.push(SshToggle { host, restored });
         }
+        self.on_signal.clear();
         std::mem::take(&mut self.restored)
     }
 }

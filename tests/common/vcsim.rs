@@ -99,7 +99,17 @@ pub fn pack_ova(dir: &Path, data: usize) -> String {
 }
 
 impl Drop for VcSim {
+    /// SIGTERM first: vcsim then removes the datastore folders it made under /tmp.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -28,13 +28,8 @@ pub struct DeployInputs<'a> {
     pub lock: Option<PathBuf>,
     pub fleet: Option<&'a Fleet>,
     pub options: GovcOptions,
-    pub datacenter: Option<String>,
-    pub cluster: Option<String>,
-    pub host: Option<String>,
-    pub pool: Option<String>,
-    pub folder: Option<String>,
-    pub datastore: Option<String>,
-    pub network: Option<String>,
+    /// Where the VMs go, from the flags (fleet.toml's [vcenter] fills in the rest).
+    pub place: config::Placement,
     pub count: Option<u32>,
     pub name_prefix: Option<String>,
     pub template: Option<String>,
@@ -220,9 +215,6 @@ pub fn wanted_vms(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Vec<VmSp
 /// Where the VMs go, by precedence: the inputs, fleet.toml's [vcenter], the govc
 /// options' network mapping, then "VM Network".
 pub fn wanted_placement(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Wanted> {
-    let vc = i.fleet.map(|f| &f.vcenter);
-    let from_file =
-        |f: fn(&config::VcenterSection) -> &Option<String>| vc.and_then(|v| f(v).clone());
     for m in &i.options.network_mapping {
         if !info.networks.contains(&m.name) {
             return Err(bad(format!(
@@ -232,10 +224,11 @@ pub fn wanted_placement(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Wa
             )));
         }
     }
-    let network = i
+    let from_file = i.fleet.map(|f| f.vcenter.placement()).unwrap_or_default();
+    let p = i.place.clone().or(from_file);
+    let network = p
         .network
         .clone()
-        .or_else(|| from_file(|v| &v.network))
         .or_else(|| {
             i.options
                 .network_mapping
@@ -244,18 +237,20 @@ pub fn wanted_placement(i: &DeployInputs, info: &ova::ovf::OvfInfo) -> Result<Wa
                 .map(|m| m.network.clone())
         })
         .unwrap_or_else(|| "VM Network".into());
-    Ok(Wanted {
-        datacenter: i
-            .datacenter
-            .clone()
-            .or_else(|| from_file(|v| &v.datacenter)),
-        cluster: i.cluster.clone().or_else(|| from_file(|v| &v.cluster)),
-        host: i.host.clone().or_else(|| from_file(|v| &v.host)),
-        pool: i.pool.clone().or_else(|| from_file(|v| &v.pool)),
-        folder: i.folder.clone().or_else(|| from_file(|v| &v.folder)),
-        datastore: i.datastore.clone().or_else(|| from_file(|v| &v.datastore)),
+    Ok(wanted(p, network))
+}
+
+/// The inventory's terms for a placement and the network decided for it.
+pub fn wanted(p: config::Placement, network: String) -> Wanted {
+    Wanted {
+        datacenter: p.datacenter,
+        cluster: p.cluster,
+        host: p.host,
+        pool: p.pool,
+        folder: p.folder,
+        datastore: p.datastore,
         network,
-    })
+    }
 }
 
 /// The template's name: given, from fleet.toml, from the govc options, else the OVF's

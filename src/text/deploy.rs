@@ -119,7 +119,17 @@ pub fn text(r: &DeployReport) -> String {
     s
 }
 
-fn action_word(a: VmAction) -> &'static str {
+/// What the plan does with the template, in a word or two.
+pub fn template_word(a: TemplateAction) -> &'static str {
+    match a {
+        TemplateAction::Reuse => "reuse",
+        TemplateAction::Import => "import",
+        TemplateAction::ReplaceLeftover => "import again, after removing a leftover",
+        TemplateAction::Mark => "mark as template",
+    }
+}
+
+pub fn action_word(a: VmAction) -> &'static str {
     match a {
         VmAction::Create => "create",
         VmAction::Exists => "exists",

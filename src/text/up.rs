@@ -52,11 +52,17 @@ pub fn plan(p: &UpPlan) -> String {
             let t = &d.plan;
             let _ = writeln!(
                 s,
-                "  VMs     template {} ({:?})",
-                t.template, t.template_action
+                "  VMs     template {} ({})",
+                t.template,
+                super::deploy::template_word(t.template_action)
             );
             for v in &t.vms {
-                let _ = writeln!(s, "          {:<24} {:?}", v.name, v.action);
+                let _ = writeln!(
+                    s,
+                    "          {:<24} {}",
+                    v.name,
+                    super::deploy::action_word(v.action)
+                );
             }
         }
         None => {

@@ -101,9 +101,15 @@ pub struct KickstartArgs {
     /// The matching VIB or offline bundle (checked against the plugin).
     #[arg(long)]
     pub vib: Option<PathBuf>,
-    /// Where the installer finds the plugin bundle as a .tar (e.g. on a second CD-ROM).
-    #[arg(long, default_value = "/mnt/media/photon-fleet/vdvs-plugin.tar")]
+    /// Where the installer finds the plugin bundle as a .tar. The default is where
+    /// `--iso` puts it: on the install media, which the installer mounts at /mnt/media.
+    #[arg(long, default_value = builder::iso::BUNDLE_SOURCE)]
     pub bundle_source: String,
+    /// A Photon OS installer ISO to make turnkey: written to -o with the kickstart and the
+    /// plugin bundle tar on the media (/photon-fleet/) and `ks=cdrom:/photon-fleet/ks.json`
+    /// on every boot entry that installs from it (xorriso; boot images kept).
+    #[arg(long)]
+    pub iso: Option<PathBuf>,
     /// Target disk device.
     #[arg(long, default_value = "/dev/sda")]
     pub disk: String,
@@ -112,7 +118,7 @@ pub struct KickstartArgs {
     /// v2.7 and earlier (public_key a string). Each gets only the keys it knows.
     #[arg(long, value_enum, default_value = "current")]
     pub installer: InstallerArg,
-    /// The kickstart file to write.
+    /// The kickstart file to write (with --iso: the ISO).
     #[arg(long, short, default_value = "ks.json")]
     pub output: PathBuf,
     /// Replace the output if it exists.

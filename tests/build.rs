@@ -657,3 +657,158 @@ fn kickstarts_hold_for_the_installers_they_name() {
         assert_eq!(enables, installer != "current", "{installer}: {post:?}");
     }
 }
+
+/// `kickstart --iso`: a Photon-like installer ISO (made by xorriso, with a BIOS boot image,
+/// an isolinux and a GRUB entry installing from the media) comes out with the kickstart and
+/// the plugin bundle tar on the media and every installing entry reading the kickstart;
+/// xorriso and GNU tar read the result back.
+#[test]
+fn the_installer_iso_carries_the_kickstart_and_the_bundle() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let plugin = plugin_dir(dir, "0.21.2", 4096);
+    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let src = dir.join("media");
+    for (p, text) in [
+        ("isolinux/isolinux.cfg", "label install\n  kernel vmlinuz\n  append initrd=initrd.img root=/dev/ram0 loglevel=3 photon.media=cdrom\nlabel rescue\n  append initrd=initrd.img rescue\n"),
+        ("boot/grub2/grub.cfg", "menuentry \"Install\" {\n  linux /isolinux/vmlinuz root=/dev/ram0 photon.media=cdrom\n}\n"),
+        ("RPMS/x86_64/docker-24.0.rpm", "rpm"),
+    ] {
+        std::fs::create_dir_all(src.join(p).parent().unwrap()).unwrap();
+        std::fs::write(src.join(p), text).unwrap();
+    }
+    std::fs::write(src.join("isolinux/isolinux.bin"), [0u8; 2048]).unwrap();
+    let iso = dir.join("photon-5.0.iso");
+    let made = peer(
+        "xorriso",
+        &[
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-o",
+            s(&iso),
+            "-V",
+            "PHOTON_5",
+            "-R",
+            "-J",
+            "-b",
+            "isolinux/isolinux.bin",
+            "-c",
+            "isolinux/boot.cat",
+            "-no-emul-boot",
+            "-boot-load-size",
+            "4",
+            s(&src),
+        ],
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let out = dir.join("photon-fleet.iso");
+    let args = |iso: &Path, out: &Path| {
+        [
+            "kickstart",
+            "--plugin",
+            s(&plugin),
+            "--vib",
+            s(&vib),
+            "--iso",
+            s(iso),
+            "-o",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let a = args(&iso, &out);
+    ok(photon_fleet(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+
+    let x = dir.join("x");
+    let read = peer(
+        "xorriso",
+        &["-osirrox", "on", "-indev", s(&out), "-extract", "/", s(&x)],
+    );
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let isolinux = std::fs::read_to_string(x.join("isolinux/isolinux.cfg")).unwrap();
+    assert_eq!(
+        isolinux.matches("ks=cdrom:/photon-fleet/ks.json").count(),
+        1,
+        "{isolinux}"
+    );
+    assert!(isolinux.contains("photon.media=cdrom ks=cdrom:/photon-fleet/ks.json\n"));
+    let grub = std::fs::read_to_string(x.join("boot/grub2/grub.cfg")).unwrap();
+    assert!(
+        grub.contains("photon.media=cdrom ks=cdrom:/photon-fleet/ks.json\n"),
+        "{grub}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(x.join("RPMS/x86_64/docker-24.0.rpm")).unwrap(),
+        "rpm"
+    );
+    let ks = kickstart::Kickstart::parse(
+        &std::fs::read_to_string(x.join("photon-fleet/ks.json")).unwrap(),
+    )
+    .unwrap();
+    // The installer mounts the media at /mnt/media: the bundle is where the kickstart says.
+    assert_eq!(
+        ks.additional_files[0].keys().next().unwrap(),
+        "/mnt/media/photon-fleet/vdvs-plugin.tar"
+    );
+    let listed =
+        String::from_utf8(peer("tar", &["tf", s(&x.join("photon-fleet/vdvs-plugin.tar"))]).stdout)
+            .unwrap();
+    for want in ["config.json", "rootfs/", "rootfs/mnt/vmdk/"] {
+        assert!(
+            listed.lines().any(|l| l == want),
+            "{want} missing:\n{listed}"
+        );
+    }
+    let boot = peer(
+        "xorriso",
+        &["-indev", s(&out), "-report_el_torito", "plain"],
+    );
+    assert!(
+        String::from_utf8_lossy(&boot.stdout).contains("/isolinux/isolinux.bin"),
+        "the boot image is kept: {}",
+        String::from_utf8_lossy(&boot.stdout)
+    );
+
+    // Not an installer ISO (no entry installs from the media): refused, nothing written.
+    std::fs::write(
+        src.join("isolinux/isolinux.cfg"),
+        "label local\n  localboot 0\n",
+    )
+    .unwrap();
+    std::fs::remove_file(src.join("boot/grub2/grub.cfg")).unwrap();
+    let plain = dir.join("plain.iso");
+    assert!(peer(
+        "xorriso",
+        &["-as", "mkisofs", "-quiet", "-o", s(&plain), s(&src)]
+    )
+    .status
+    .success());
+    let none = dir.join("none.iso");
+    let a = args(&plain, &none);
+    refused(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "plain.iso",
+        "not a Photon OS installer ISO",
+    );
+    assert!(!none.exists());
+    // -o must name the ISO.
+    let a = args(&iso, &dir.join("ks.json"));
+    refused(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        "ks.json",
+        "-o names the ISO",
+    );
+}

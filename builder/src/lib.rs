@@ -8,6 +8,7 @@
 pub mod bake;
 pub mod build;
 pub mod demo_base;
+pub mod iso;
 pub mod kickstart;
 pub mod profile;
 pub mod workspace;

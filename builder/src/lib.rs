@@ -1,5 +1,6 @@
-//! The Docker-host image: build-ova ([`build`]), the installer kickstart for the same
-//! host ([`kickstart`]), a Photon-like demo base ([`demo_base`]), and what they share:
+//! The Docker-host image: build-ova ([`build`], its footprint in `--out`: [`workspace`]),
+//! the installer kickstart for the same host ([`kickstart`]) and the installer ISO that
+//! carries it ([`iso`]), a Photon-like demo base ([`demo_base`]), and what they share:
 //! the bake into a base's ext4 ([`bake`]) and the OVF hardware profile ([`profile`]).
 //! Typed inputs in, typed reports out; what the user gave wrong is a
 //! [`config::BadInput`] in the error chain (exit 2 in the CLI), anything else a failure.

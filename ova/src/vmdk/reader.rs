@@ -67,15 +67,29 @@ impl<R: ReadAt> VmdkImage<R> {
         }
         let raw = read_vec(&src, header.gd_offset * SECTOR, (gd_entries * 4) as usize)?;
         let gt_sectors = (u64::from(header.num_gtes_per_gt) * 4).div_ceil(SECTOR);
-        let directory: Vec<u32> = raw
+        let mut directory: Vec<u32> = raw
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes(c.try_into().expect("4")))
             .collect();
-        for (i, &gt) in directory.iter().enumerate() {
-            if gt != 0 && u64::from(gt) + gt_sectors > sectors {
+        let table_bytes = (u64::from(header.num_gtes_per_gt) * 4) as usize;
+        for (i, gt) in directory.iter_mut().enumerate() {
+            if *gt != 0 && u64::from(*gt) + gt_sectors > sectors {
                 return Err(format_err!(
                     "grain table {i} at sector {gt} lies past the end of the file ({sectors} sectors): the file is truncated or damaged"
                 ));
+            }
+            // A table whose every grain reads as zero (other tools write one for every
+            // part of the disk) is dropped here, so readers skip it as if it were absent
+            // instead of walking it grain by grain.
+            if *gt != 0 {
+                let table = read_vec(&src, u64::from(*gt) * SECTOR, table_bytes)?;
+                let holds_data = table.chunks_exact(4).any(|c| {
+                    let e = u32::from_le_bytes(c.try_into().expect("4"));
+                    e != 0 && e != GTE_ZERO
+                });
+                if !holds_data {
+                    *gt = 0;
+                }
             }
         }
         Ok(Self {

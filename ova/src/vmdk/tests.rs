@@ -166,6 +166,15 @@ fn bad_options_are_refused() {
     let err =
         write_stream_optimized(&MemDisk(vec![1; 512]), Vec::new(), &opts, &NoProgress).unwrap_err();
     assert!(err.to_string().contains("level"));
+    // libdeflate's 10-12 are levels too; 13 is not.
+    for (level, ok) in [(12, true), (13, false)] {
+        let opts = WriteOptions {
+            level,
+            ..Default::default()
+        };
+        let r = write_stream_optimized(&MemDisk(vec![7; 1 << 20]), Vec::new(), &opts, &NoProgress);
+        assert_eq!(r.is_ok(), ok, "level {level}");
+    }
     let err = write_stream_optimized(
         &MemDisk(vec![]),
         Vec::new(),

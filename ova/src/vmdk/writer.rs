@@ -11,7 +11,7 @@ use crate::vmdk::descriptor::{render_stream_descriptor, AdapterType};
 use crate::vmdk::header::*;
 use crate::{Error, Result};
 use crossbeam_channel::{bounded, Receiver, Sender};
-use flate2::{Compress, Compression, FlushCompress, Status};
+use libdeflater::{CompressionLvl, Compressor};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -28,7 +28,7 @@ pub struct WriteOptions {
     pub hw_version: u32,
     /// Deflate threads; 0 means one per core.
     pub threads: usize,
-    /// Deflate level, 1 (fast) to 9 (small).
+    /// Deflate level, 1 (fast) to 9 (small), as zlib counts; libdeflate's 10-12 go further.
     pub level: u32,
     /// Compute the SHA-256 of the output while writing it.
     pub sha256: bool,
@@ -84,9 +84,9 @@ pub fn write_stream_optimized<W: Write + Send>(
     opts: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<WriteReport> {
-    if !(1..=9).contains(&opts.level) {
+    if !(1..=12).contains(&opts.level) {
         return Err(Error::Invalid(format!(
-            "deflate level {} is out of range 1-9",
+            "deflate level {} is out of range 1-12",
             opts.level
         )));
     }
@@ -211,7 +211,9 @@ fn read_batches(
 }
 
 fn deflate_worker(jobs: Receiver<Job>, out: Sender<Result<Packed>>, level: u32, grain: usize) {
-    let mut z = Compress::new(Compression::new(level), true);
+    // Checked against 1..=12 before any worker starts.
+    let lvl = CompressionLvl::new(level as i32).unwrap_or_default();
+    let mut z = Compressor::new(lvl);
     for job in jobs {
         let packed = pack_batch(&mut z, &job, grain);
         if out.send(packed).is_err() {
@@ -220,7 +222,7 @@ fn deflate_worker(jobs: Receiver<Job>, out: Sender<Result<Packed>>, level: u32, 
     }
 }
 
-fn pack_batch(z: &mut Compress, job: &Job, grain: usize) -> Result<Packed> {
+fn pack_batch(z: &mut Compressor, job: &Job, grain: usize) -> Result<Packed> {
     let mut bytes = Vec::with_capacity(job.data.len() / 2);
     let mut grains = Vec::new();
     for (i, chunk) in job.data.chunks(grain).enumerate() {
@@ -245,17 +247,19 @@ fn pack_batch(z: &mut Compress, job: &Job, grain: usize) -> Result<Packed> {
     })
 }
 
-/// Appends the zlib stream (RFC 1950, as VMware and qemu write grains) of `input`.
-fn deflate_into(z: &mut Compress, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    z.reset();
-    loop {
-        out.reserve(input.len() / 2 + 1024);
-        let consumed = z.total_in() as usize;
-        match z.compress_vec(&input[consumed..], out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => return Ok(()),
-            Ok(_) => continue,
-            Err(e) => return Err(Error::Io(io::Error::other(format!("deflate failed: {e}")))),
+/// Appends the zlib stream (RFC 1950, as VMware and qemu write grains) of `input`: each
+/// grain is deflated whole, in one call, which is libdeflate's model.
+fn deflate_into(z: &mut Compressor, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let at = out.len();
+    out.resize(at + z.zlib_compress_bound(input.len()), 0);
+    match z.zlib_compress(input, &mut out[at..]) {
+        Ok(n) => {
+            out.truncate(at + n);
+            Ok(())
         }
+        Err(e) => Err(Error::Io(io::Error::other(format!(
+            "deflate failed: {e:?}"
+        )))),
     }
 }
 

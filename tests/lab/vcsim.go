@@ -208,6 +208,7 @@ func main() {
 			os.Exit(1)
 		}
 		b.nfc = nfc
+		fmt.Fprintf(os.Stderr, "vcsim: host NFC listener %s (thumbprint %s)\n", nfc.url, nfc.thumbprint)
 	}
 	s := model.Service.NewServer()
 	s.Config.Handler = b.wrap(s.Config.Handler)

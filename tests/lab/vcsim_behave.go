@@ -500,6 +500,12 @@ func (s *nfcServer) rewrite(res []byte) []byte {
 }
 
 func (s *nfcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/plain/") {
+		// A plain upload with no lease (scripts/bench-deploy: what the link carries),
+		// stored as lease uploads are.
+		s.store(w, r, "plain", filepath.Base(r.URL.Path))
+		return
+	}
 	parts := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/nfc/"), "/", 2)
 	if len(parts) != 2 || (r.Method != http.MethodPut && r.Method != http.MethodPost) {
 		http.Error(w, "unknown NFC URL", http.StatusNotFound)
@@ -512,9 +518,14 @@ func (s *nfcServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown lease", http.StatusNotFound)
 		return
 	}
-	dir := filepath.Join(s.dir, vm)
+	s.store(w, r, vm, filepath.Base(parts[1]))
+}
+
+// store writes the request body to DIR/<folder>/<name>.
+func (s *nfcServer) store(w http.ResponseWriter, r *http.Request, folder, name string) {
+	dir := filepath.Join(s.dir, folder)
 	os.MkdirAll(dir, 0o755)
-	f, err := os.Create(filepath.Join(dir, filepath.Base(parts[1])))
+	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

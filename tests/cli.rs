@@ -56,3 +56,35 @@ fn deploy_help_describes_what_deploy_does() {
     );
     assert!(!text.contains("comes next"), "{text}");
 }
+
+/// An error line never puts raw control bytes from the user's input on the terminal (a
+/// file name with an escape sequence, a junk file's contents): they are shown escaped.
+#[test]
+fn control_bytes_from_inputs_are_escaped_in_error_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("base\u{1b}[31mred.ova");
+    std::fs::write(&odd, b"\x1b[2J not an OVA \x07").unwrap();
+    for args in [
+        vec![
+            "deploy".to_string(),
+            odd.to_str().unwrap().into(),
+            "--insecure".into(),
+        ],
+        vec!["inspect".into(), odd.to_str().unwrap().into()],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+            .args(&args)
+            .env_remove("PHOTON_FLEET_VC_URL")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = &out.stderr;
+        assert!(
+            !err.iter().any(|&b| b == 0x1b || b == 0x07),
+            "{args:?}: raw bytes in {err:?}"
+        );
+        let text = String::from_utf8_lossy(err);
+        assert!(text.contains(r"base\u{1b}[31mred.ova"), "{args:?}: {text}");
+        assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+    }
+}

@@ -4,8 +4,8 @@
 
 use crate::client::Client;
 use crate::inventory::{NetworkKind, Placement};
-use crate::soap::{child, echo_with, esc, find, xsi_type, MoRef};
-use crate::{Error, Result};
+use crate::soap::{child, echo_with, esc, find, xsi_type, MoRef, Response};
+use crate::Result;
 
 /// The `backing` element that puts a card on `p`'s network.
 pub fn backing_xml(p: &Placement) -> String {
@@ -32,15 +32,14 @@ pub fn edits(c: &Client, vm: &MoRef, backing: &str) -> Result<Vec<String>> {
     let pages = c.retrieve(std::slice::from_ref(vm), &["config.hardware.device"])?;
     let mut out = Vec::new();
     for page in &pages {
-        out.extend(edits_in(&page.xml, backing)?);
+        out.extend(edits_in(page, backing)?);
     }
     Ok(out)
 }
 
 /// [`edits`] on a RetrievePropertiesEx answer holding `config.hardware.device`.
-pub fn edits_in(xml: &str, backing: &str) -> Result<Vec<String>> {
-    let doc = roxmltree::Document::parse(xml)
-        .map_err(|e| Error::Unexpected(format!("vCenter sent XML we cannot read: {e}")))?;
+pub fn edits_in(page: &Response, backing: &str) -> Result<Vec<String>> {
+    let (xml, doc) = (&page.xml, page.doc()?);
     let Some(val) = find(doc.root(), "val") else {
         return Ok(Vec::new());
     };
@@ -69,12 +68,13 @@ mod tests {
     #[test]
     fn only_network_cards_are_edited_and_only_their_backing_changes() {
         let new = "<backing xsi:type=\"VirtualEthernetCardDistributedVirtualPortBackingInfo\"><port><switchUuid>u</switchUuid><portgroupKey>dvportgroup-1</portgroupKey></port></backing>";
-        let e = edits_in(DEVICES, new).unwrap();
+        let page = |xml: &str| Response { xml: xml.into() };
+        let e = edits_in(&page(DEVICES), new).unwrap();
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(
             e[0],
             format!("<deviceChange><operation>edit</operation><device xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"VirtualVmxnet3\"><key>4000</key><deviceInfo><label>Network adapter 1</label><summary>VM Network</summary></deviceInfo>{new}<connectable><startConnected>true</startConnected></connectable><macAddress>00:50:56:aa:bb:cc</macAddress></device></deviceChange>")
         );
-        assert!(edits_in("<r/>", new).unwrap().is_empty());
+        assert!(edits_in(&page("<r/>"), new).unwrap().is_empty());
     }
 }

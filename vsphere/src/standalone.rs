@@ -8,7 +8,7 @@
 
 use crate::client::Client;
 use crate::inventory::Target;
-use crate::soap::{child, esc, text, xsi_type, MoRef};
+use crate::soap::{child, esc, text, xsi_type, MoRef, Response};
 use crate::vm::{config_spec_xml, run_task, CloneConfig};
 use crate::{Error, Result};
 use std::time::Duration;
@@ -55,7 +55,7 @@ pub fn hardware(c: &Client, vm: &MoRef) -> Result<Hardware> {
     ];
     let mut hw = Hardware::default();
     for page in c.retrieve(std::slice::from_ref(vm), &props)? {
-        read_props(&page.xml, &mut hw)?;
+        read_props(&page, &mut hw)?;
     }
     if hw.disks.is_empty() {
         return Err(Error::Unexpected(
@@ -66,9 +66,8 @@ pub fn hardware(c: &Client, vm: &MoRef) -> Result<Hardware> {
 }
 
 /// Fills `hw` from a RetrievePropertiesEx answer.
-pub fn read_props(xml: &str, hw: &mut Hardware) -> Result<()> {
-    let doc = roxmltree::Document::parse(xml)
-        .map_err(|e| Error::Unexpected(format!("vCenter sent XML we cannot read: {e}")))?;
+pub fn read_props(page: &Response, hw: &mut Hardware) -> Result<()> {
+    let doc = page.doc()?;
     for ps in doc
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "propSet")
@@ -315,7 +314,8 @@ mod tests {
     #[test]
     fn the_base_vms_hardware_is_read_and_specified_again() {
         let mut hw = Hardware::default();
-        read_props(PROPS, &mut hw).unwrap();
+        let page = Response { xml: PROPS.into() };
+        read_props(&page, &mut hw).unwrap();
         assert_eq!(hw.guest_id, "vmwarePhoton64Guest");
         assert_eq!((hw.num_cpus, hw.memory_mb), (2, 2048));
         // Only the controller the disk sits on.

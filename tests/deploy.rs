@@ -3,13 +3,13 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "common/bake.rs"]
 mod bake;
 mod common;
-use common::succeeded;
+use common::{json_ok as json, succeeded};
 #[path = "common/vcsim.rs"]
 mod vcsim;
 use vcsim::VcSim;
@@ -21,11 +21,6 @@ fn ova(dir: &Path, data: usize) -> String {
 /// deploy of `ova` to the lab's cluster, JSON out.
 fn deploy(ova: &str) -> Vec<&str> {
     vec!["--json", "deploy", ova, "--insecure", "--cluster", "DC0_C0"]
-}
-
-fn json(out: &Output) -> Value {
-    succeeded(out);
-    common::json_of(out)
 }
 
 /// One field of every VM in a deploy report's result, in order.

@@ -6,15 +6,10 @@ use serde_json::Value;
 use std::process::Output;
 
 mod common;
-use common::succeeded;
+use common::{json_ok as json, succeeded};
 #[path = "common/vcsim.rs"]
 mod vcsim;
 use vcsim::VcSim;
-
-fn json(out: &Output) -> Value {
-    succeeded(out);
-    common::json_of(out)
-}
 
 fn deploy<'a>(ova: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec!["--json", "deploy", ova, "--insecure"];

@@ -3,18 +3,12 @@
 //! VM's disk with the same hardware. pyvmomi judges the inventory, cmp the copies.
 
 use serde_json::Value;
-use std::process::Output;
 
 mod common;
-use common::succeeded;
+use common::{json_ok as json, succeeded};
 #[path = "common/vcsim.rs"]
 mod vcsim;
 use vcsim::VcSim;
-
-fn json(out: &Output) -> Value {
-    succeeded(out);
-    common::json_of(out)
-}
 
 fn disks(vc: &VcSim, vm: &str) -> Value {
     let out = vc.check(&["disks", vm]);

@@ -132,6 +132,12 @@ pub fn json_of(out: &Output) -> serde_json::Value {
 }
 
 /// `photon-fleet --json ARGS`, asserted to succeed, its JSON.
+/// The JSON report of a run that must have succeeded.
+pub fn json_ok(out: &Output) -> serde_json::Value {
+    succeeded(out);
+    json_of(out)
+}
+
 pub fn json_run(args: &[&str]) -> serde_json::Value {
     let mut a = vec!["--json"];
     a.extend_from_slice(args);

@@ -77,6 +77,9 @@ pub fn remaster(iso: &Path, out: &Path, ks_json: &str, bundle: &Path) -> Result<
     config::require_file(iso)?;
     let shown = iso.display().to_string();
     let work = tempfile::tempdir()?;
+    // Ctrl-C or SIGTERM: the copies made here go too (the ISO's temporary file is
+    // registered by plumbing::Output).
+    let _undo = plumbing::interrupt::remove_on_interrupt(work.path());
     let bundle_tar = if bundle.is_dir() {
         let t = work.path().join("vdvs-plugin.tar");
         bundle_tar(bundle, &t)?;

@@ -250,6 +250,11 @@ pub fn create_from(
             esc(&folder)
         ),
     )?;
+    // Ctrl-C or SIGTERM while the disks copy: the folder goes as on a failure.
+    let _undo = {
+        let (c, files, folder) = (c.clone(), files.clone(), folder.clone());
+        plumbing::interrupt::on_interrupt(move || remove_folder(&c, &files, &folder, t))
+    };
     let made = (|| {
         let mut copies = Vec::new();
         for (i, d) in hw.disks.iter().enumerate() {
@@ -277,16 +282,21 @@ pub fn create_from(
             .ok_or_else(|| Error::Unexpected(format!("creating {name} returned no VM")))
     })();
     if made.is_err() {
-        // Ours alone: the folder was made for this VM a moment ago.
-        let _ = run_task(
-            c,
-            "DeleteDatastoreFile_Task",
-            &files,
-            &format!("<name>{}</name>", esc(&folder)),
-            t,
-        );
+        remove_folder(c, &files, &folder, t);
     }
     made
+}
+
+/// Removes the datastore folder made for a VM that was not created. Ours alone: it was
+/// made for this VM a moment ago.
+fn remove_folder(c: &Client, files: &MoRef, folder: &str, t: Duration) {
+    let _ = run_task(
+        c,
+        "DeleteDatastoreFile_Task",
+        files,
+        &format!("<name>{}</name>", esc(folder)),
+        t,
+    );
 }
 
 /// The base VM's datastore name, from its `.vmx` path (`[ds] folder/vm.vmx`).

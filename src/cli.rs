@@ -30,6 +30,10 @@ pub enum Command {
     /// prebaked (created and enabled at first boot, no network needed), first-boot setup
     /// from the OVF environment; writes the OVA, the matching VIB and fleet.lock to --out.
     BuildOva(BuildArgs),
+    /// Boot the OVA here under qemu (its disk read in place, behind an overlay) with an OVF
+    /// environment CD-ROM from --set / fleet.toml, follow the serial console and report
+    /// first boot: exit 0 only when the guest is a working Docker host.
+    Try(TryArgs),
     /// Write the Photon installer kickstart (JSON) that installs the same Docker host from
     /// the Photon ISO: docker, open-vm-tools and a postinstall laying down the baked files.
     Kickstart(KickstartArgs),
@@ -64,6 +68,48 @@ pub enum Command {
     Ova(OvaCommand),
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum AccelArg {
+    /// KVM when /dev/kvm can run a stock kernel, else TCG.
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+#[derive(Args)]
+pub struct TryArgs {
+    /// The OVA (build-ova's output).
+    pub ova: PathBuf,
+    /// fleet.toml: the VM's values come from its [[vm]] entry and [network], as for deploy
+    /// (default: ./fleet.toml if present).
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// Which [[vm]] of the fleet file to be (default: the first).
+    #[arg(long)]
+    pub vm: Option<String>,
+    /// KEY=VALUE: a vApp property value (e.g. hostname=dh-01, network.mode=static).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The accelerator.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub accel: AccelArg,
+    /// Seconds to wait for first boot's result before stopping qemu.
+    #[arg(long, default_value_t = 900)]
+    pub timeout: u64,
+    /// Keep the overlay (in OVA.try beside the OVA) for a second boot with --again.
+    #[arg(long)]
+    pub keep: bool,
+    /// Boot the overlay kept by --keep once more (a second boot: first boot skips).
+    #[arg(long, conflicts_with = "keep")]
+    pub again: bool,
+    /// Follow the console until the guest powers itself off, not just to first boot's result.
+    #[arg(long)]
+    pub until_poweroff: bool,
+    /// Also write the whole serial console to this file.
+    #[arg(long, value_name = "FILE")]
+    pub console_log: Option<PathBuf>,
 }
 
 #[derive(Args)]

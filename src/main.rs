@@ -23,6 +23,7 @@ fn run(ctx: &output::Context, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::BuildOva(a) => cmd::build::run(ctx, a),
         Command::Kickstart(a) => cmd::kickstart::run(ctx, a),
+        Command::Try(a) => cmd::trial::run_try(ctx, a),
         Command::Disk(cli::DiskCommand::DemoBase(a)) => cmd::disk::demo_base(ctx, a),
         Command::Disk(cli::DiskCommand::Convert(a)) => cmd::convert::run(ctx, a),
         Command::Up(a) => cmd::up::run(ctx, a),

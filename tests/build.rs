@@ -108,7 +108,7 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
         r#"ovf:key="network.gateway" ovf:type="string" ovf:userConfigurable="true" ovf:value="10.0.0.1""#,
         "<rasd:VirtualQuantity>4</rasd:VirtualQuantity>",
         "vmware.vmci",
-        "com.vmware.guestInfo",
+        r#"ovf:transport="com.vmware.guestInfo iso""#,
     ] {
         assert!(ovf.contains(want), "OVF lacks {want}");
     }

@@ -40,6 +40,9 @@ vmtoolsd)
     [ -e "$SANDBOX/$key" ] && { cat "$SANDBOX/$key"; exit 0; }
     echo "No value found"; exit 1 ;;
 id) log "$@"; exit 1 ;;
+systemctl) log "$@"; [ "$1" = is-active ] && echo active; exit 0 ;;
+mount) log "$@"; [ -d "$SANDBOX/cdrom" ] || exit 32; cp "$SANDBOX/cdrom/"* "$6/" ;;
+umount) log "$@"; rm -f "$1"/* ;;
 *) log "$@" ;;
 esac
 "#;
@@ -115,6 +118,9 @@ fn sandbox() -> Sandbox {
         "useradd",
         "id",
         "chown",
+        "mount",
+        "umount",
+        "udevadm",
     ] {
         std::os::unix::fs::symlink("fake", bin.join(tool)).unwrap();
     }
@@ -235,17 +241,63 @@ fn first_boot_applies_the_ovf_environment_then_creates_and_enables_the_plugin_on
         );
     }
 
-    // Second boot: the stamp stops it before any command.
+    assert_eq!(
+        log.lines().last(),
+        Some("photon-fleet-firstboot: result=ok docker=active plugin=enabled"),
+        "{log}"
+    );
+
+    // Second boot: the stamp stops it before any change; it only reads the state for its
+    // result line.
     let before = calls.len();
     let again = sb.run();
     assert!(again.status.success());
-    assert_eq!(
-        sb.calls().len(),
-        before,
-        "second run called: {:#?}",
-        &sb.calls()[before..]
+    let later = &sb.calls()[before..];
+    assert!(
+        later
+            .iter()
+            .all(|c| c == "systemctl is-active docker.service"
+                || c.starts_with("docker plugin inspect")),
+        "second run called: {later:#?}"
     );
-    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to do"));
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("nothing to do"), "{said}");
+    assert!(
+        said.ends_with("result=already-done docker=active plugin=enabled\n"),
+        "{said}"
+    );
+}
+
+/// Without VMware Tools' OVF environment (not on vSphere, or the guestInfo transport off),
+/// first boot reads ovf-env.xml from the ISO transport's CD-ROM, then unmounts it.
+#[test]
+fn first_boot_reads_the_iso_transport_when_vmware_tools_has_none() {
+    let sb = sandbox();
+    std::fs::create_dir_all(sb.root.join("cdrom")).unwrap();
+    std::fs::write(sb.root.join("cdrom/ovf-env.xml"), OVF_ENV).unwrap();
+    std::fs::create_dir_all(sb.root.join("dev")).unwrap();
+    std::fs::write(sb.root.join("dev/sr0"), "").unwrap();
+    let out = sb.run();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("OVF environment from the ISO transport (/dev/sr0)"),
+        "{said}"
+    );
+    assert_eq!(sb.read("etc/hostname"), "docker-07\n");
+    let calls = sb.calls();
+    let mount = position(&calls, "mount -o ro -t iso9660");
+    let umount = position(&calls, "umount ");
+    let hostname = position(&calls, "hostname docker-07");
+    assert!(mount < umount && umount < hostname, "{calls:#?}");
+    assert_eq!(
+        sb.read("root/.ssh/authorized_keys").lines().next(),
+        Some(KEY)
+    );
 }
 
 #[test]
@@ -261,8 +313,14 @@ fn a_failed_plugin_create_leaves_no_stamp_and_the_retry_finishes_the_job() {
     std::fs::write(sb.root.join("fail-create"), "").unwrap();
     let out = sb.run();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout)
-        .contains("docker plugin create vsphere:latest /opt/photon-fleet/vdvs/plugin failed"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("docker plugin create vsphere:latest /opt/photon-fleet/vdvs/plugin failed")
+    );
+    assert!(
+        said.ends_with("result=failed docker=active plugin=missing\n"),
+        "{said}"
+    );
     assert!(!sb.root.join("var/lib/photon-fleet/firstboot.done").exists());
     assert!(!sb
         .calls()

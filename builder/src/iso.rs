@@ -70,6 +70,32 @@ fn xorriso(args: &[&std::ffi::OsStr]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Writes `out`: an ISO holding `ovf-env.xml` with `xml`, labelled as vSphere labels the
+/// OVF environment CD-ROM of the ISO transport.
+pub fn ovf_env_iso(xml: &str, out: &Path) -> Result<()> {
+    let work = tempfile::tempdir()?;
+    let file = work.path().join(ova::ovf::env::FILE_NAME);
+    std::fs::write(&file, xml)?;
+    let _ = std::fs::remove_file(out);
+    let mut map = std::ffi::OsString::from(format!("/{}=", ova::ovf::env::FILE_NAME));
+    map.push(file.as_os_str());
+    xorriso(&[
+        "-as".as_ref(),
+        "mkisofs".as_ref(),
+        "-quiet".as_ref(),
+        "-V".as_ref(),
+        ova::ovf::env::ISO_LABEL.as_ref(),
+        "-J".as_ref(),
+        "-R".as_ref(),
+        "-graft-points".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        map.as_os_str(),
+    ])
+    .with_context(|| format!("{}: writing the OVF environment ISO", out.display()))?;
+    Ok(())
+}
+
 /// Writes `out`: the installer ISO `iso` with `ks_json` and the plugin bundle (a folder,
 /// packed here, or a tar) on it and the boot entries pointing at the kickstart. Nothing is
 /// left under `out` on failure.

@@ -4,7 +4,7 @@
 //! A [`Guard`] unregisters its entry when dropped (the run finished or undid it itself).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 type Action = Box<dyn Fn() + Send + Sync>;
@@ -91,6 +91,17 @@ pub fn on_interrupt(f: impl Fn() + Send + Sync + 'static) -> Guard<'static> {
     GLOBAL.run(f)
 }
 
+static UNDOING: AtomicBool = AtomicBool::new(false);
+
+/// For a thread that sees the effects of an undo (its child process killed, say): while
+/// the handler undoes and exits, it waits here instead of reporting them as a failure.
+/// Returns at once when no signal came.
+pub fn wait_if_undoing() {
+    while UNDOING.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 /// Catches SIGINT and SIGTERM on a thread of its own: undoes what is registered, prints
 /// `say(signal name, entries undone)` on stderr, exits 128 + the signal's number.
 pub fn install(say: fn(&str, usize) -> String) -> std::io::Result<()> {
@@ -103,6 +114,7 @@ pub fn install(say: fn(&str, usize) -> String) -> std::io::Result<()> {
             } else {
                 "terminated"
             };
+            UNDOING.store(true, Ordering::SeqCst);
             let n = GLOBAL.undo_all();
             eprintln!("{}", say(name, n));
             std::process::exit(128 + sig);

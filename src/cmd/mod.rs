@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod kickstart;
 pub mod lock;
 pub mod pack;
+pub mod trial;
 pub mod up;
 pub mod vib;
 

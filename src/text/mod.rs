@@ -5,5 +5,6 @@ pub mod build;
 pub mod deploy;
 pub mod esxi;
 pub mod inspect;
+pub mod trial;
 pub mod up;
 pub mod vdvs;

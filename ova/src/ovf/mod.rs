@@ -1,5 +1,6 @@
 //! OVF 1.0 descriptors: the model we write, its rendering, and a reader for any OVF.
 
+pub mod env;
 pub mod model;
 pub mod read;
 pub mod render;

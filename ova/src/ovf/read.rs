@@ -47,6 +47,8 @@ pub struct OvfInfo {
     pub disks: Vec<DiskInfo>,
     pub networks: Vec<String>,
     pub nic_types: Vec<String>,
+    /// SCSI controllers' ResourceSubType (`VirtualSCSI`, `lsilogic`, ...).
+    pub scsi_types: Vec<String>,
     pub product: Option<String>,
     pub product_version: Option<String>,
     pub properties: Vec<PropertyInfo>,
@@ -241,6 +243,9 @@ fn parse_hardware(hw: Node, info: &mut OvfInfo) -> Result<()> {
             }
             "10" => info
                 .nic_types
+                .push(text(item, "ResourceSubType").unwrap_or("unknown").into()),
+            "6" => info
+                .scsi_types
                 .push(text(item, "ResourceSubType").unwrap_or("unknown").into()),
             _ => {}
         }

@@ -38,6 +38,9 @@ struct Context<'a> {
     networks: &'a [String],
     nics: Vec<Nic<'a>>,
     vmci_instance: Option<usize>,
+    /// The IDE controller and CD-ROM the `iso` transport needs (with properties only).
+    ide_instance: Option<usize>,
+    cdrom_instance: Option<usize>,
     product: Option<&'a Product>,
 }
 
@@ -115,6 +118,13 @@ pub fn render(spec: &OvfSpec) -> Result<String> {
         })
         .collect();
     let vmci_instance = spec.hardware.vmci.then_some(first_nic + nics.len());
+    // The OVF environment's ISO transport is delivered on a CD-ROM: there must be one.
+    let has_properties = spec
+        .product
+        .as_ref()
+        .is_some_and(|p| !p.properties.is_empty());
+    let ide_instance = has_properties.then_some(first_nic + nics.len() + 1);
+    let cdrom_instance = ide_instance.map(|i| i + 1);
     let ctx = Context {
         name: &spec.name,
         annotation: spec.annotation.as_deref(),
@@ -130,6 +140,8 @@ pub fn render(spec: &OvfSpec) -> Result<String> {
         networks: &spec.networks,
         nics,
         vmci_instance,
+        ide_instance,
+        cdrom_instance,
         product: spec.product.as_ref(),
     };
     templates::render("ovf", &ctx).map_err(Error::Invalid)

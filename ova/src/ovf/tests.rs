@@ -39,7 +39,7 @@ fn rendered_ovf_reads_back() {
     assert_eq!(info.hardware_versions, ["vmx-14"]);
     assert_eq!((info.cpus, info.memory_mb), (Some(2), Some(2048)));
     assert_eq!(info.firmware.as_deref(), Some("efi"));
-    assert_eq!(info.transport.as_deref(), Some("com.vmware.guestInfo"));
+    assert_eq!(info.transport.as_deref(), Some("com.vmware.guestInfo iso"));
     assert_eq!(
         info.files,
         [FileRef {
@@ -53,6 +53,7 @@ fn rendered_ovf_reads_back() {
     assert!(info.disks[0].format.ends_with("#streamOptimized"));
     assert_eq!(info.networks, ["VM Network"]);
     assert_eq!(info.nic_types, ["VmxNet3"]);
+    assert_eq!(info.scsi_types, ["VirtualSCSI"]);
     assert_eq!(info.product_version.as_deref(), Some("5.0"));
     let fact = info.property("vdvs.plugin_version").unwrap();
     assert!(!fact.user_configurable);
@@ -62,6 +63,28 @@ fn rendered_ovf_reads_back() {
     assert!(xml.contains("vmware.vmci"));
     assert!(xml.contains("<rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType>"));
     assert!(xml.contains("&quot;photon-fleet&quot; &amp; friends"));
+    // The iso transport needs a CD-ROM: one on an IDE controller of its own.
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let item = |kind: &str| {
+        doc.descendants()
+            .find(|n| {
+                n.has_tag_name("Item")
+                    && n.children()
+                        .any(|c| c.has_tag_name("ResourceType") && c.text() == Some(kind))
+            })
+            .unwrap_or_else(|| panic!("no ResourceType {kind} in {xml}"))
+    };
+    let field = |n: roxmltree::Node, name: &str| {
+        n.children()
+            .find(|c| c.has_tag_name(name))
+            .and_then(|c| c.text())
+            .map(String::from)
+    };
+    assert_eq!(
+        field(item("15"), "Parent"),
+        field(item("5"), "InstanceID"),
+        "the CD-ROM sits on the IDE controller"
+    );
 }
 
 #[test]
@@ -74,6 +97,10 @@ fn old_hardware_falls_back_to_generic_linux() {
     assert_eq!(
         info.transport, None,
         "no properties, no OVF environment transport"
+    );
+    assert!(
+        !render(&s).unwrap().contains("<rasd:ResourceType>15<"),
+        "and no CD-ROM for it"
     );
 }
 

@@ -1,0 +1,71 @@
+//! `try`'s report for people: how it booted, first boot's lines, the verdict.
+
+use fleet::trial::{Accel, TryReport, Verdict};
+
+/// The verdict in one line.
+pub fn verdict(r: &TryReport) -> String {
+    match &r.verdict {
+        Verdict::Ready => format!(
+            "{}: a working Docker host (first boot {}, docker {}, plugin {})",
+            r.vm,
+            r.result.as_ref().map_or("?", |x| x.result.as_str()),
+            r.result.as_ref().map_or("?", |x| x.docker.as_str()),
+            r.result.as_ref().map_or("?", |x| x.plugin.as_str()),
+        ),
+        Verdict::NotReady => {
+            let x = r.result.as_ref();
+            format!(
+                "{}: not a working Docker host: first boot {}, docker {}, plugin {} (the lines above say why; journalctl -u photon-fleet-firstboot in the guest)",
+                r.vm,
+                x.map_or("?", |x| x.result.as_str()),
+                x.map_or("?", |x| x.docker.as_str()),
+                x.map_or("?", |x| x.plugin.as_str()),
+            )
+        }
+        Verdict::CannotBoot { line, meaning } => format!(
+            "{}: the disk does not boot: {meaning} (the console said: {line})",
+            r.ova
+        ),
+        Verdict::TimedOut { seconds } => format!(
+            "{}: first boot reported nothing within {seconds} s (is the serial console, console=ttyS0, on the kernel command line? raise --timeout on a slow machine)",
+            r.vm
+        ),
+        Verdict::QemuEnded { status, stderr } => format!(
+            "qemu ended ({status}) before first boot reported{}",
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!(": {stderr}")
+            }
+        ),
+    }
+}
+
+/// The report; `with_lines`: first boot's lines too (unless they were shown live).
+pub fn text(r: &TryReport, with_lines: bool) -> String {
+    let mut s = format!(
+        "{} booted as {} under qemu ({}: {}; {} firmware; disk on {})\n",
+        r.ova,
+        r.vm,
+        match r.accel.accel {
+            Accel::Kvm => "KVM",
+            Accel::Tcg => "TCG",
+        },
+        r.accel.why,
+        r.firmware,
+        r.disk_on
+    );
+    if with_lines {
+        for line in &r.firstboot {
+            s.push_str(&format!("  first boot: {line}\n"));
+        }
+    }
+    if let Some(k) = &r.kept {
+        s.push_str(&format!(
+            "kept: {k} (boot it again: photon-fleet try --again {})\n",
+            r.ova
+        ));
+    }
+    s.push_str(&format!("{} ({} s)\n", verdict(r), r.seconds));
+    s
+}

@@ -72,7 +72,7 @@ pub struct TryReport {
     pub firmware: String,
     /// The controller the disk is on.
     pub disk_on: String,
-    /// The OVF environment the guest got.
+    /// The OVF environment the guest got (password properties' values hidden).
     pub values: Vec<(String, String)>,
     /// First boot's lines as it printed them on the console.
     pub firstboot: Vec<String>,
@@ -195,13 +195,14 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
     ));
     let started = Instant::now();
     let followed = follow(i, &machine, &place.dir, watch)?;
+    let shown_values = hide_secrets(&values, &ova.info);
     Ok(TryReport {
         ova: ova.shown,
         vm,
         accel,
         firmware: firmware.into(),
         disk_on,
-        values,
+        values: shown_values,
         firstboot: followed.lines,
         result: followed.result,
         verdict: followed.verdict,
@@ -210,12 +211,29 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
     })
 }
 
+/// `values` for the report: a password property's value (`ovf:password="true"`) hidden.
+fn hide_secrets(values: &[(String, String)], info: &ova::ovf::OvfInfo) -> Vec<(String, String)> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            let secret = info.property(k).is_some_and(|p| p.password);
+            let v = if secret && !v.is_empty() {
+                "(hidden)"
+            } else {
+                v
+            };
+            (k.clone(), v.to_string())
+        })
+        .collect()
+}
+
 struct Followed {
     lines: Vec<String>,
     result: Option<FirstBootResult>,
     verdict: Verdict,
 }
 
+/// qemu-system-x86_64, or the one `PHOTON_FLEET_QEMU` names.
 fn qemu_binary() -> String {
     std::env::var("PHOTON_FLEET_QEMU").unwrap_or_else(|_| "qemu-system-x86_64".into())
 }
@@ -379,7 +397,34 @@ fn take_line(line: &str, out: &mut Followed, i: &TryInputs, watch: &dyn Watch) -
     }
 }
 
-impl Watch for () {
-    fn step(&self, _: &str) {}
-    fn firstboot(&self, _: &str) {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_properties_are_hidden_in_the_report() {
+        let info = ova::ovf::parse(
+            r#"<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1">
+  <References/>
+  <VirtualSystem ovf:id="vm">
+    <ProductSection>
+      <Property ovf:key="hostname" ovf:type="string" ovf:userConfigurable="true" ovf:value=""/>
+      <Property ovf:key="root.password" ovf:type="string" ovf:password="true" ovf:userConfigurable="true" ovf:value=""/>
+    </ProductSection>
+  </VirtualSystem>
+</Envelope>"#,
+        )
+        .unwrap();
+        let values = vec![
+            ("hostname".to_string(), "dh-01".to_string()),
+            ("root.password".to_string(), "s3cret".to_string()),
+        ];
+        assert_eq!(
+            hide_secrets(&values, &info),
+            vec![
+                ("hostname".to_string(), "dh-01".to_string()),
+                ("root.password".to_string(), "(hidden)".to_string()),
+            ]
+        );
+    }
 }

@@ -30,6 +30,8 @@ pub struct PropertyInfo {
     pub kind: String,
     pub value: String,
     pub user_configurable: bool,
+    /// `ovf:password="true"`: a secret, never shown.
+    pub password: bool,
     pub label: Option<String>,
 }
 
@@ -177,6 +179,7 @@ pub fn parse(xml: &str) -> Result<OvfInfo> {
                 kind: attr(p, "type").unwrap_or("string").into(),
                 value: attr(p, "value").unwrap_or_default().into(),
                 user_configurable: attr(p, "userConfigurable") == Some("true"),
+                password: attr(p, "password") == Some("true"),
                 label: text(p, "Label").map(String::from),
             });
         }

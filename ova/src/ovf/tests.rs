@@ -59,6 +59,7 @@ fn rendered_ovf_reads_back() {
     assert!(!fact.user_configurable);
     assert_eq!(fact.value, "0.21.2");
     assert!(info.property("hostname").unwrap().user_configurable);
+    assert!(!info.property("hostname").unwrap().password);
     assert!(xml.contains(r#"ovf:qualifiers="ValueMap{&quot;dhcp&quot;,&quot;static&quot;}""#));
     assert!(xml.contains("vmware.vmci"));
     assert!(xml.contains("<rasd:ResourceSubType>VirtualSCSI</rasd:ResourceSubType>"));

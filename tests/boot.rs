@@ -305,7 +305,8 @@ fn a_broken_plugin_fails_first_boot_which_retries_at_the_next_boot_without_dupli
 }
 
 /// A disk that cannot boot (the demo base has no kernel and no boot loader) is reported as
-/// such at once: the verdict names what the firmware said, not the timeout.
+/// such at once: the verdict names what the firmware said, not the timeout. Before that,
+/// Ctrl-C and SIGTERM while qemu runs: qemu is killed and the overlay's folder removed.
 #[test]
 #[ignore = "boots qemu: scripts/test runs it"]
 fn a_disk_without_a_boot_loader_is_reported_before_the_timeout() {
@@ -320,6 +321,9 @@ fn a_disk_without_a_boot_loader_is_reported_before_the_timeout() {
         "2GiB",
     ]));
     let ova = i.build(&raw, &i.plugin, "out-demo");
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        interrupted_while_booting(&ova, signal, code);
+    }
     let out = photon_fleet(&["--json", "try", s(&ova), "--timeout", "900"]);
     assert_eq!(out.status.code(), Some(1));
     let json = json_of(&out);
@@ -331,6 +335,47 @@ fn a_disk_without_a_boot_loader_is_reported_before_the_timeout() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("does not boot"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// `try` on `ova` with its temporary folder in a folder of our own, `signal` once qemu
+/// runs: exit `code`, one line, no qemu left, no folder left.
+fn interrupted_while_booting(ova: &Path, signal: &str, code: i32) {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(["try", s(ova)])
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let qemu_runs = || {
+        Command::new("pgrep")
+            .args([
+                "-f",
+                &format!("qemu-system-x86_64 .*{}", tmp.path().display()),
+            ])
+            .status()
+            .unwrap()
+            .success()
+    };
+    let start = std::time::Instant::now();
+    while !qemu_runs() {
+        assert!(start.elapsed().as_secs() < 120, "qemu never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let st = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(code), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("undone"), "{err}");
+    assert!(!qemu_runs(), "qemu outlived try");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left: {left:?}");
 }
 
 /// What `try` refuses before it starts qemu: exit 2, one line naming what to change.

@@ -7,23 +7,38 @@ use anyhow::Result;
 use fleet::trial::{run, AccelWish, TryInputs, Watch};
 use std::time::Duration;
 
-/// Lines on stderr as they happen, on a terminal (a boot takes minutes); otherwise the
-/// report on stdout carries them.
+/// On a terminal, a spinner with the step and the time it has taken (a boot takes
+/// minutes), and first boot's lines above it as they come; otherwise the report on stdout
+/// carries them.
 struct Live {
     show: bool,
+    spinner: indicatif::ProgressBar,
+}
+
+impl Live {
+    fn new(show: bool) -> Self {
+        let spinner = if show {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .expect("static template"),
+            );
+            s.enable_steady_tick(std::time::Duration::from_millis(120));
+            s
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Self { show, spinner }
+    }
 }
 
 impl Watch for Live {
     fn step(&self, what: &str) {
-        if self.show {
-            eprintln!("photon-fleet: {what}");
-        }
+        self.spinner.set_message(what.to_string());
     }
 
     fn firstboot(&self, line: &str) {
-        if self.show {
-            eprintln!("  first boot: {line}");
-        }
+        self.spinner.println(format!("  first boot: {line}"));
     }
 }
 
@@ -45,10 +60,10 @@ pub fn run_try(ctx: &Context, a: &TryArgs) -> Result<()> {
         until_poweroff: a.until_poweroff,
         console_log: a.console_log.clone(),
     };
-    let live = Live {
-        show: ctx.bars.visible(),
-    };
-    let report = run(&inputs, &ctx.bars, &live)?;
+    let live = Live::new(ctx.bars.visible());
+    let report = run(&inputs, &ctx.bars, &live);
+    live.spinner.finish_and_clear();
+    let report = report?;
     // On a terminal first boot's lines were shown as they came: the report does not repeat them.
     ctx.emit(&report, || crate::text::trial::text(&report, !live.show))?;
     if report.ok() {

@@ -185,14 +185,10 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
     builder::iso::ovf_env_iso(&xml, &iso)?;
     machine.env_iso = Some(iso);
 
-    watch.step(&format!(
-        "booting under qemu ({}: {})",
-        match accel.accel {
-            Accel::Kvm => "KVM",
-            Accel::Tcg => "TCG",
-        },
-        accel.why
-    ));
+    watch.step(match accel.accel {
+        Accel::Kvm => "booting under qemu (KVM)",
+        Accel::Tcg => "booting under qemu (TCG)",
+    });
     let started = Instant::now();
     let followed = follow(i, &machine, &place.dir, watch)?;
     let shown_values = hide_secrets(&values, &ova.info);

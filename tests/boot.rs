@@ -363,11 +363,7 @@ fn interrupted_while_booting(ova: &Path, signal: &str, code: i32) {
         assert!(start.elapsed().as_secs() < 120, "qemu never started");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let st = Command::new("kill")
-        .args([format!("-{signal}"), child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    send_signal(child.id(), signal);
     let done = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(code), "{err}");

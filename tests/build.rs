@@ -7,7 +7,7 @@ mod bake;
 mod common;
 
 use bake::*;
-use common::{assert_ovf_valid, ok, peer, photon_fleet, refused, sha256sum};
+use common::{assert_ovf_valid, ok, peer, photon_fleet, refused, send_signal, sha256sum};
 use std::path::Path;
 
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBuildTestKeyOnly ops@example.com";
@@ -538,11 +538,7 @@ fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
             assert!(start.elapsed().as_secs() < 60, "the build never started");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let st = std::process::Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        send_signal(child.id(), signal);
         let done = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&done.stderr);
         assert_eq!(done.status.code(), Some(code), "{err}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 #[path = "common/bake.rs"]
 mod bake;
 mod common;
-use common::{json_ok as json, succeeded};
+use common::{json_ok as json, send_signal, succeeded};
 #[path = "common/vcsim.rs"]
 mod vcsim;
 use vcsim::VcSim;
@@ -707,11 +707,7 @@ fn a_signal_during_the_upload_aborts_the_lease_and_removes_the_vm() {
         let child = vc.spawn(&args, &[("PHOTON_FLEET_VC_URL", &url)]);
         wait_for_import_marker(&vc, &template);
         std::thread::sleep(Duration::from_millis(500));
-        let kill = Command::new("kill")
-            .args([format!("-{signal}"), child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
+        send_signal(child.id(), signal);
         let out = child.wait_with_output().unwrap();
         let _ = relay.kill();
         let err = String::from_utf8_lossy(&out.stderr);

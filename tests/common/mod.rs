@@ -100,6 +100,15 @@ pub fn refused(args: &[&str], names: &str, says: &str) {
     fails(2, args, names, says);
 }
 
+/// Sends `signal` (`INT`, `TERM`, ...) to process `pid` with the real `kill`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let st = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(st.success(), "kill -{signal} {pid}");
+}
+
 /// `len` pseudo-random bytes (xorshift; incompressible, reproducible from `seed`).
 pub fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed | 1;

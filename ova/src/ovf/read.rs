@@ -239,10 +239,14 @@ fn parse_hardware(hw: Node, info: &mut OvfInfo) -> Result<()> {
                 let units = text(item, "AllocationUnits").unwrap_or("byte * 2^20");
                 let mult = unit_multiplier(units)
                     .ok_or_else(|| format_err!("OVF memory: unknown unit '{units}'"))?;
-                info.memory_mb = qty
-                    .map(|q| number(q, "memory size"))
-                    .transpose()?
-                    .map(|q| (q * mult) >> 20);
+                info.memory_mb = match qty.map(|q| number(q, "memory size")).transpose()? {
+                    Some(q) => Some(
+                        q.checked_mul(mult)
+                            .ok_or_else(|| format_err!("OVF memory size {q} {units}: too large"))?
+                            >> 20,
+                    ),
+                    None => None,
+                };
             }
             "10" => info
                 .nic_types

@@ -174,3 +174,21 @@ fn parses_foreign_units_and_product_classes() {
     assert_eq!(info.memory_mb, Some(2048));
     assert_eq!(info.properties[0].key, "vami.ip0.vm");
 }
+
+/// Found by the ova_reader fuzz target: a memory size whose bytes overflow u64 is an
+/// error naming it, not an arithmetic panic.
+#[test]
+fn an_overflowing_memory_size_is_an_error() {
+    let xml = r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+ <References/>
+ <VirtualSystem ovf:id="vm">
+  <VirtualHardwareSection><Item><rasd:AllocationUnits>byte * 2^30</rasd:AllocationUnits><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>99999999999999</rasd:VirtualQuantity></Item></VirtualHardwareSection>
+ </VirtualSystem>
+</Envelope>"#;
+    let e = parse(xml).unwrap_err().to_string();
+    assert!(
+        e.contains("OVF memory size 99999999999999") && e.contains("too large"),
+        "{e}"
+    );
+}

@@ -79,6 +79,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             || c.downcast_ref::<config::Error>().is_some()
             || c.downcast_ref::<fleet::install::VibProblem>().is_some()
             || c.downcast_ref::<builder::InputError>().is_some()
+            || c.downcast_ref::<fleet::trial::InputError>().is_some()
             || c.downcast_ref::<ova::Error>()
                 .is_some_and(ova::Error::is_input_error)
             || c.downcast_ref::<plugin::Error>()

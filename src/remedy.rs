@@ -15,6 +15,14 @@ pub fn remedy(e: &anyhow::Error) -> Option<String> {
                 builder::InputError::Exists(_) => "pass --force to replace it".into(),
             });
         }
+        if let Some(t) = c.downcast_ref::<fleet::trial::InputError>() {
+            use fleet::trial::InputError::*;
+            return Some(match t {
+                KvmUnusable { .. } => "pass --accel tcg (or auto)".into(),
+                NoKeptBoot { .. } => "boot it with try --keep first".into(),
+                OvaChanged { .. } => "boot it afresh with try --keep (without --again)".into(),
+            });
+        }
         match c.downcast_ref::<fleet::install::VibProblem>()? {
             fleet::install::VibProblem::NoneGiven => {
                 Some("pass --lock fleet.lock (preferred) or --vib FILE".into())

@@ -393,7 +393,7 @@ fn try_refuses_bad_input_before_booting() {
     refused(
         &["try", &ova, "--again"],
         "vm.ova.try",
-        "no kept boot of this OVA: run try --keep first",
+        "no kept boot of this OVA; boot it with try --keep first",
     );
     refused(
         &["try", &ova, "--set", "no.such.key=1"],
@@ -423,5 +423,13 @@ fn try_refuses_bad_input_before_booting() {
     assert!(
         !d.path().join("vm.ova.try").exists(),
         "nothing kept from a refused run"
+    );
+    // A kept boot of another OVA (its recorded sha256 differs): --again refuses it.
+    std::fs::create_dir(p("vm.ova.try")).unwrap();
+    std::fs::write(p("vm.ova.try/ova.sha256"), format!("{}\n", "0".repeat(64))).unwrap();
+    refused(
+        &["try", &ova, "--again"],
+        "vm.ova: changed since the boot kept in",
+        "boot it afresh with try --keep (without --again)",
     );
 }

@@ -25,6 +25,18 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// What the user asked for that cannot be done, typed so the CLI can name the flag that
+/// changes it.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("KVM cannot be used: {why}")]
+    KvmUnusable { why: String },
+    #[error("{}: no kept boot of this OVA", .dir.display())]
+    NoKeptBoot { dir: PathBuf },
+    #[error("{ova}: changed since the boot kept in {}", .dir.display())]
+    OvaChanged { ova: String, dir: PathBuf },
+}
+
 /// What `try` is asked to do.
 #[derive(Default)]
 pub struct TryInputs<'a> {
@@ -137,7 +149,7 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
     if i.timeout.is_zero() {
         return Err(bad("the timeout must be at least 1 second"));
     }
-    let accel = qemu::choose(i.accel).map_err(bad)?;
+    let accel = qemu::choose(i.accel).map_err(|why| InputError::KvmUnusable { why })?;
     watch.step("checking the OVA");
     let ova = check_ova(&i.ova, None, progress)?;
     let (vm, values) = environment(i, &ova)?;

@@ -58,14 +58,15 @@ pub fn kvm_unusable() -> Option<String> {
     None
 }
 
-/// The accelerator for `wish`: KVM when asked or when it works, else TCG.
+/// The accelerator for `wish`: KVM when asked or when it works, else TCG; KVM asked for
+/// and unusable is an error saying why.
 pub fn choose(wish: AccelWish) -> Result<AccelChoice, String> {
     match (wish, kvm_unusable()) {
         (AccelWish::Tcg, _) => Ok(AccelChoice {
             accel: Accel::Tcg,
             why: "asked for".into(),
         }),
-        (AccelWish::Kvm, Some(why)) => Err(format!("KVM cannot be used: {why}")),
+        (AccelWish::Kvm, Some(why)) => Err(why),
         (_, None) => Ok(AccelChoice {
             accel: Accel::Kvm,
             why: "/dev/kvm works".into(),

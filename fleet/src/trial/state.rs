@@ -2,7 +2,7 @@
 //! Ctrl-C), or with `--keep` the folder `<ova>.try` beside the OVA, which `--again` boots
 //! once more. The overlay over the OVA's VMDK is made here with `qemu-img`.
 
-use super::TryInputs;
+use super::{InputError, TryInputs};
 use crate::deploy::CheckedOva;
 use crate::{bad, Result};
 use anyhow::{bail, Context as _};
@@ -35,18 +35,14 @@ impl Place {
         if i.again || i.keep {
             let dir = kept_dir(&i.ova);
             if i.again {
-                let recorded = std::fs::read_to_string(dir.join(OVA_SHA)).map_err(|_| {
-                    bad(format!(
-                        "{}: no kept boot of this OVA: run try --keep first",
-                        dir.display()
-                    ))
-                })?;
+                let recorded = std::fs::read_to_string(dir.join(OVA_SHA))
+                    .map_err(|_| InputError::NoKeptBoot { dir: dir.clone() })?;
                 if recorded.trim() != ova.sha256 {
-                    return Err(bad(format!(
-                        "{}: changed since the kept boot in {}: run try --keep again (without --again)",
-                        ova.shown,
-                        dir.display()
-                    )));
+                    return Err(InputError::OvaChanged {
+                        ova: ova.shown.clone(),
+                        dir,
+                    }
+                    .into());
                 }
             } else if dir.exists() {
                 std::fs::remove_dir_all(&dir)

@@ -2,26 +2,26 @@
 
 use fleet::trial::{Accel, TryReport, Verdict};
 
+/// First boot's result, docker's and the plugin's state, as first boot reported them.
+fn states(r: &TryReport) -> (&str, &str, &str) {
+    match &r.result {
+        Some(x) => (&x.result, &x.docker, &x.plugin),
+        None => ("?", "?", "?"),
+    }
+}
+
 /// The verdict in one line.
 pub fn verdict(r: &TryReport) -> String {
+    let (result, docker, plugin) = states(r);
     match &r.verdict {
         Verdict::Ready => format!(
-            "{}: a working Docker host (first boot {}, docker {}, plugin {})",
-            r.vm,
-            r.result.as_ref().map_or("?", |x| x.result.as_str()),
-            r.result.as_ref().map_or("?", |x| x.docker.as_str()),
-            r.result.as_ref().map_or("?", |x| x.plugin.as_str()),
+            "{}: a working Docker host (first boot {result}, docker {docker}, plugin {plugin})",
+            r.vm
         ),
-        Verdict::NotReady => {
-            let x = r.result.as_ref();
-            format!(
-                "{}: not a working Docker host: first boot {}, docker {}, plugin {} (the lines above say why; journalctl -u photon-fleet-firstboot in the guest)",
-                r.vm,
-                x.map_or("?", |x| x.result.as_str()),
-                x.map_or("?", |x| x.docker.as_str()),
-                x.map_or("?", |x| x.plugin.as_str()),
-            )
-        }
+        Verdict::NotReady => format!(
+            "{}: not a working Docker host: first boot {result}, docker {docker}, plugin {plugin} (the lines above say why; journalctl -u photon-fleet-firstboot in the guest)",
+            r.vm
+        ),
         Verdict::CannotBoot { line, meaning } => format!(
             "{}: the disk does not boot: {meaning} (the console said: {line})",
             r.ova

@@ -162,9 +162,7 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
         .archive
         .member(href)
         .ok_or_else(|| bad(format!("{}: no member {href}", ova.shown)))?;
-    let efi = qemu::Machine::wants_efi(&ova.info);
-    let firmware = if efi { "efi" } else { "bios" };
-    let ovmf = if efi {
+    let ovmf = if qemu::Machine::wants_efi(&ova.info) {
         Some(qemu::ovmf().ok_or_else(|| {
             bad("the OVF asks for EFI firmware and OVMF is not installed (apt-get install ovmf)")
         })?)
@@ -180,6 +178,7 @@ pub fn run(i: &TryInputs, progress: &dyn ova::Progress, watch: &dyn Watch) -> Re
         place.record(&ova.sha256)?;
     }
     let mut machine = qemu::Machine::from_ovf(&ova.info, accel.accel, overlay);
+    let firmware = if ovmf.is_some() { "efi" } else { "bios" };
     let efi = match ovmf {
         Some((code, vars_template)) => {
             let vars = place.dir.join(state::VARS);

@@ -354,6 +354,7 @@ fn interrupted_while_booting(ova: &Path, signal: &str, code: i32) {
                 "-f",
                 &format!("qemu-system-x86_64 .*{}", tmp.path().display()),
             ])
+            .stdout(std::process::Stdio::null())
             .status()
             .unwrap()
             .success()

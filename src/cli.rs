@@ -132,6 +132,10 @@ pub struct BuildArgs {
     /// Replace outputs that exist.
     #[arg(long)]
     pub force: bool,
+    /// Expand the whole base into the output folder before the bake, instead of only its
+    /// partition tables and filesystem metadata (slower; the OVA is the same).
+    #[arg(long)]
+    pub whole_base: bool,
     #[command(flatten)]
     pub vmdk: VmdkOptions,
 }

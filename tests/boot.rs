@@ -97,10 +97,12 @@ address = "10.0.2.15/24"
 }
 
 impl Inputs {
+    /// build-ova; the image booted is the one baked on a copy of the base's metadata
+    /// with every file's contents read from the base (as build-ova makes it by default).
     fn build(&self, base: &Path, plugin: &Path, out: &str) -> PathBuf {
         let out = self.dir.path().join(out);
-        ok(photon_fleet(&[
-            "-q",
+        let report = ok(photon_fleet(&[
+            "--json",
             "build-ova",
             "--fleet",
             s(&self.fleet),
@@ -113,6 +115,8 @@ impl Inputs {
             "--out",
             s(&out),
         ]));
+        let report: Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["base_copy"]["how"], "metadata", "{report}");
         out.join("boot-5.0.ova")
     }
 

@@ -65,6 +65,7 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
     let report = build_ova(&["--json"], Path::new(&fleet), &base, &plugin, &vib, &out);
     let report: serde_json::Value = serde_json::from_str(&report).unwrap();
     assert_eq!(report["base_kind"], "ova");
+    assert_eq!(report["base_copy"]["how"], "metadata", "{report}");
     assert_eq!(report["root_partition"], 2);
     let ova = out.join("docker-host-5.0.ova");
 
@@ -296,24 +297,61 @@ fn bakes_docker_and_the_vdvs_plugin_into_a_photon_ova() {
 fn same_inputs_give_the_same_ova_and_disks_grow_on_request() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
-    let (base, _) = base_raw(dir, "64MiB");
+    let (base, off) = base_raw(dir, "64MiB");
+    // A file the bake does not touch: its contents stay in the base and must come
+    // through unchanged.
+    let data = common::noise(0x5EED, 3 << 20);
+    let host = dir.join("data.bin");
+    std::fs::write(&host, &data).unwrap();
+    let cmds = dir.join("cmds");
+    std::fs::write(
+        &cmds,
+        format!(
+            "mkdir /var/lib/data\nwrite {} /var/lib/data/data.bin\n",
+            s(&host)
+        ),
+    )
+    .unwrap();
+    let spec = format!("{}?offset={off}", s(&base));
+    assert!(peer("debugfs", &["-w", "-f", s(&cmds), &spec])
+        .status
+        .success());
     let plugin = plugin_dir(dir, "0.21.2", 4096);
     let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
-    let build = |out: &str, fleet: &str| {
+    let build = |out: &str, fleet: &str, extra: &[&str]| {
         let out = dir.join(out);
-        build_ova(&["-q"], Path::new(fleet), &base, &plugin, &vib, &out);
-        out.join("docker-host-5.0.ova")
+        let mut args = vec!["--json", "build-ova", "--fleet", fleet, "--base", s(&base)];
+        args.extend(["--plugin", s(&plugin), "--vib", s(&vib), "-o", s(&out)]);
+        args.extend(extra);
+        let report: serde_json::Value = serde_json::from_str(&ok(photon_fleet(&args))).unwrap();
+        (out.join("docker-host-5.0.ova"), report)
     };
     let fleet = fleet_toml(dir, "");
-    let a = build("a", &fleet);
-    let b = build("b", &fleet);
+    let (a, report) = build("a", &fleet, &[]);
+    // Only the base's metadata was copied: the journal, inode tables and directories
+    // (its 3 MiB file stayed in the base).
+    assert_eq!(report["base_copy"]["how"], "metadata", "{report}");
+    let copied = report["base_copy"]["metadata_bytes"].as_u64().unwrap();
+    assert!(copied < 8 << 20, "{copied} bytes of metadata");
+    let (b, _) = build("b", &fleet, &[]);
     assert_eq!(sha256sum(&a), sha256sum(&b));
+    // Expanding the whole base first gives the same OVA, byte for byte.
+    let (whole, report) = build("whole", &fleet, &["--whole-base"]);
+    assert_eq!(report["base_copy"]["how"], "whole", "{report}");
+    assert_eq!(report["base_copy"]["why"]["reason"], "asked", "{report}");
+    assert_eq!(sha256sum(&a), sha256sum(&whole));
+    let raw = ova_disk_raw(&a, &dir.join("a-disk"));
+    fsck_clean(&raw, off);
+    assert!(dumped(&raw, off, "/var/lib/data/data.bin") == data);
+    assert!(debugfs(&raw, off, "cat /etc/photon-fleet/versions").contains("VDVS_PLUGIN=0.21.2"));
 
     // disk_size: the GPT moves to the new end, the root partition and its ext4 grow.
+    // The base is copied whole for that (resize2fs may move file contents).
     let fleet = fleet_toml(dir, "disk_size = \"160MiB\"");
-    let grown = build("grown", &fleet);
+    let (grown, report) = build("grown", &fleet, &[]);
+    assert_eq!(report["base_copy"]["why"]["reason"], "growing", "{report}");
     // Growing is reproducible too.
-    let again = build("grown-again", &fleet);
+    let (again, _) = build("grown-again", &fleet, &[]);
     assert_eq!(sha256sum(&grown), sha256sum(&again));
     let raw = ova_disk_raw(&grown, &dir.join("g"));
     assert_eq!(std::fs::metadata(&raw).unwrap().len(), 160 << 20);
@@ -330,16 +368,15 @@ fn same_inputs_give_the_same_ova_and_disks_grow_on_request() {
     assert_eq!(f[2], (160 << 20) / 512 - 34, "{px}");
     let off = f[1] * 512;
     fsck_clean(&raw, off);
-    let blocks = debugfs(&raw, off, "stats");
-    let count: u64 = blocks
-        .lines()
-        .find_map(|l| l.strip_prefix("Block count:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(count * 1024 > 140 << 20, "{count} blocks");
+    let stats = debugfs(&raw, off, "stats");
+    let field = |name: &str| -> u64 {
+        let line = stats.lines().find_map(|l| l.strip_prefix(name));
+        line.unwrap().trim().parse().unwrap()
+    };
+    let (count, size) = (field("Block count:"), field("Block size:"));
+    assert!(count * size > 140 << 20, "{count} blocks of {size}");
     assert!(debugfs(&raw, off, "cat /etc/photon-fleet/versions").contains("VDVS_PLUGIN=0.21.2"));
+    assert!(dumped(&raw, off, "/var/lib/data/data.bin") == data);
 }
 
 #[test]
@@ -469,11 +506,13 @@ fn bad_inputs_are_refused_and_leave_no_ova() {
 /// says so in one line.
 #[test]
 fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
-    let (base, _) = base_raw(dir, "64MiB");
-    let plugin = plugin_dir(dir, "0.21.2", 4096);
-    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let k = inputs();
+    let (dir, base, plugin, vib) = (
+        k.dir.path(),
+        k.base.clone(),
+        k.plugin.clone(),
+        k.vib.clone(),
+    );
     let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     // pid_max is at most 2^22: no process has this id.
@@ -552,41 +591,128 @@ fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
     }
 }
 
+/// Bases the metadata copy does not fit are built all the same, copied whole, and the
+/// report says why; a bare ext4 (no partition table) takes the metadata copy too.
+#[test]
+fn bare_and_1k_block_bases_build_too() {
+    let k = inputs();
+    let (dir, demo, off, plugin, vib) = (k.dir.path(), &k.base, k.root, &k.plugin, &k.vib);
+    let tree = dir.join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let dump = format!("rdump / {}", s(&tree));
+    let spec = format!("{}?offset={off}", s(demo));
+    assert!(peer("debugfs", &["-R", &dump, &spec]).status.success());
+    let fleet = fleet_toml(dir, "");
+
+    let mke2fs = |block: &str, extra: &[&str], image: &Path, size: &str| {
+        let mut args = vec!["-F", "-q", "-t", "ext4", "-b", block, "-d", s(&tree)];
+        args.extend(extra);
+        args.extend([s(image), size]);
+        assert!(peer("mke2fs", &args).status.success());
+    };
+    // The whole disk one ext4 in 4 KiB blocks.
+    let bare = dir.join("bare.raw");
+    mke2fs("4096", &[], &bare, "48M");
+    // The demo base with its root made again in 1 KiB blocks: the work image's
+    // filesystem allocates 4 KiB at a time, so a 1 KiB block cannot be told apart.
+    let one_k = dir.join("1k.raw");
+    std::fs::copy(demo, &one_k).unwrap();
+    mke2fs("1024", &["-E", &format!("offset={off}")], &one_k, "49152k");
+
+    for (base, at, how, reason) in [
+        (&bare, 0, "metadata", None),
+        (&one_k, off, "whole", Some("coarse")),
+    ] {
+        let out = dir.join(format!("out-{}", s(base).rsplit('/').next().unwrap()));
+        let report = build_ova(&["--json"], Path::new(&fleet), base, plugin, vib, &out);
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["base_copy"]["how"], how, "{report}");
+        if let Some(r) = reason {
+            assert_eq!(report["base_copy"]["why"]["reason"], r, "{report}");
+        }
+        let raw = ova_disk_raw(&out.join("docker-host-5.0.ova"), &out);
+        fsck_clean(&raw, at);
+        assert_eq!(
+            dumped(&raw, at, "/etc/os-release"),
+            std::fs::read(tree.join("etc/os-release")).unwrap()
+        );
+        assert!(debugfs(&raw, at, "cat /etc/photon-fleet/versions").contains("VDVS_PLUGIN=0.21.2"));
+    }
+}
+
+/// The base is read until the OVA is written (only its metadata was copied): a base
+/// touched while build-ova runs fails the build with one line, and no OVA is left.
+#[test]
+fn a_base_changed_during_the_build_fails_it() {
+    let k = inputs();
+    let (dir, base, plugin, vib) = (
+        k.dir.path(),
+        k.base.clone(),
+        k.plugin.clone(),
+        k.vib.clone(),
+    );
+    let (out, fleet) = (dir.join("out"), fleet_toml(dir, ""));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
+        .args(["build-ova", "--fleet", &fleet, "--base", s(&base)])
+        .args(["--plugin", s(&plugin), "--vib", s(&vib), "-o", s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&base).unwrap();
+    let status = loop {
+        f.set_modified(std::time::SystemTime::now()).unwrap();
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("changed while build-ova read it"), "{err}");
+    assert!(!out.join("docker-host-5.0.ova").exists() && !out.join("fleet.lock").exists());
+}
+
 /// `--out` on a full filesystem (a 256 KiB tmpfs in a mount namespace of its own): the
-/// error names the output folder, not the base.
+/// error names the output folder, not the base, and what did not fit. With only the
+/// base's metadata copied, the bake is what runs out of room; copied whole, the base.
 #[test]
 fn a_full_output_folder_is_named_as_the_problem() {
-    let d = tempfile::tempdir().unwrap();
-    let dir = d.path();
-    let (base, _) = base_raw(dir, "64MiB");
-    let plugin = plugin_dir(dir, "0.21.2", 4096);
-    let vib = vib(dir, "0.21.2.8b7dc30-0.0.1");
+    let k = inputs();
+    let (dir, base, plugin, vib) = (
+        k.dir.path(),
+        k.base.clone(),
+        k.plugin.clone(),
+        k.vib.clone(),
+    );
     let small = dir.join("small");
     std::fs::create_dir(&small).unwrap();
     let out = small.join("out");
-    let script = format!(
-        "mount -t tmpfs -o size=256k tmpfs {} && exec {} build-ova --base {} --plugin {} --vib {} -o {}",
-        s(&small),
-        env!("CARGO_BIN_EXE_photon-fleet"),
-        s(&base),
-        s(&plugin),
-        s(&vib),
-        s(&out)
-    );
-    let done = std::process::Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .output()
-        .expect("unshare (util-linux; the tests run as root)");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(
-        err.contains(&format!(
-            "{}: no space left for the expanded base disk",
+    for (extra, what) in [
+        ("", "the baked files"),
+        ("--whole-base", "the copy of the base disk"),
+    ] {
+        let script = format!(
+            "mount -t tmpfs -o size=256k tmpfs {} && exec {} build-ova --base {} --plugin {} --vib {} -o {} {extra}",
+            s(&small),
+            env!("CARGO_BIN_EXE_photon-fleet"),
+            s(&base),
+            s(&plugin),
+            s(&vib),
             s(&out)
-        )),
-        "{err}"
-    );
+        );
+        let done = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .output()
+            .expect("unshare (util-linux; the tests run as root)");
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        let says = format!("{}: no space left for {what}", s(&out));
+        assert!(err.contains(&says), "{err}");
+    }
 }
 
 /// Each `--installer` kickstart holds against the key table read from those releases of

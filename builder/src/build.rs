@@ -3,6 +3,7 @@
 //! output folder. [`build`] takes typed [`BuildInputs`] and returns a [`Built`] report;
 //! the CLI and `up` call the same function.
 
+use crate::bake::overlay::{self, Copied, WholeCopy};
 use crate::bake::{self, debugfs::ExtFs, files, Baked, Root};
 use crate::profile::{ovf_spec, BakedVersions, VmShape};
 use crate::{bad, InputError, Result};
@@ -24,6 +25,8 @@ pub struct BuildInputs<'a> {
     pub out: PathBuf,
     /// Replace outputs that exist.
     pub force: bool,
+    /// Expand the whole base before the bake, not only its metadata (same result, slower).
+    pub whole_base: bool,
     /// Deflate level, threads and adapter of the OVA's disk (its file name is set here).
     pub vmdk: ova::vmdk::WriteOptions,
 }
@@ -49,6 +52,7 @@ impl<'a> BuildInputs<'a> {
             vib: pick(vib, &fleet.vdvs.vib, "vib", "[vdvs] vib")?,
             out,
             force: false,
+            whole_base: false,
             vmdk: ova::vmdk::WriteOptions::default(),
         })
     }
@@ -64,6 +68,8 @@ pub struct Built {
     pub lock: String,
     pub base: String,
     pub base_kind: &'static str,
+    /// How the base reached the work image the bake writes into.
+    pub base_copy: BaseCopy,
     pub photon_version: String,
     /// /etc/photon-release of the base, as read for the version check.
     pub photon_release: Option<String>,
@@ -78,9 +84,20 @@ pub struct Built {
     pub seconds: Seconds,
 }
 
+/// How the base reached the work image.
+#[derive(Debug, Serialize)]
+#[serde(tag = "how", rename_all = "kebab-case")]
+pub enum BaseCopy {
+    /// Its partition tables and filesystem metadata only: the VMDK writer reads the rest
+    /// from the base.
+    Metadata(Copied),
+    /// All of it, expanded.
+    Whole { why: WholeCopy },
+}
+
 #[derive(Debug, Serialize, Default)]
 pub struct Seconds {
-    /// The base expanded to a raw copy (and grown).
+    /// The base copied into the work image (its metadata, or all of it and grown).
     pub base: f64,
     pub bake: f64,
     /// The disk deflated as a streamOptimized VMDK, in place inside the OVA.
@@ -216,15 +233,28 @@ fn photon(i: &BuildInputs, release: Option<&str>, shown: &str) -> Result<String>
     }
 }
 
-/// A full disk while the base is expanded into `--out` is said of `--out`, not the base.
-fn out_of_space(e: anyhow::Error, out: &Path) -> anyhow::Error {
+/// What build-ova was writing into `--out` when it ran out of space.
+#[derive(Clone, Copy)]
+enum Writing {
+    Base,
+    Bake,
+    Ova,
+}
+
+/// A full disk while build-ova writes into `--out` is said of `--out`, not the base.
+fn out_of_space(e: anyhow::Error, out: &Path, writing: Writing) -> anyhow::Error {
     let full = e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
     });
+    let what = match writing {
+        Writing::Base => "the copy of the base disk (its metadata; up to the disk's full size, sparse, when it is copied whole)",
+        Writing::Bake => "the baked files",
+        Writing::Ova => "the OVA",
+    };
     if full {
         bad(format!(
-            "{}: no space left for the expanded base disk (it needs up to the disk's full size, written sparse): free space there or pick another --out",
+            "{}: no space left for {what}: free space there or pick another --out",
             out.display()
         ))
     } else {
@@ -297,36 +327,81 @@ pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
     let raw_path = work.path().join("disk.raw");
     let shown = i.base.display().to_string();
 
-    // 1. The base, as one sparse raw copy.
+    // 1. The base: its metadata copied into a sparse work image (or all of it).
     let t = Instant::now();
-    let base_kind = bake::expand(&i.base, &std::fs::File::create(&raw_path)?, progress)
-        .map_err(|e| out_of_space(e, &i.out))?;
+    let (base_kind, base_src) = bake::open_base(&i.base)?;
+    let base_seen = stamp(&i.base)?;
+    let work_file = std::fs::File::create(&raw_path)?;
+    let grows = disk_size.is_some_and(|s| s != base_src.size());
+    let prepared = if grows {
+        Err(WholeCopy::Growing)
+    } else if i.whole_base {
+        Err(WholeCopy::Asked)
+    } else {
+        overlay::prepare(base_src.as_ref(), &work_file, progress)
+            .map_err(|e| out_of_space(e, &i.out, Writing::Base))?
+    };
+    let base_copy = match prepared {
+        Ok(copied) => BaseCopy::Metadata(copied),
+        Err(why) => {
+            bake::expand(base_src.as_ref(), &work_file, &shown, progress)
+                .map_err(|e| out_of_space(e, &i.out, Writing::Base))?;
+            BaseCopy::Whole { why }
+        }
+    };
+    drop(work_file);
     let mut root = bake::find_root(&raw_path, &shown)?;
     if let Some(size) = disk_size {
         root = bake::grow(&raw_path, root, size)
             .with_context(|| shown.clone())
-            .map_err(|e| out_of_space(e, &i.out))?;
+            .map_err(|e| out_of_space(e, &i.out, Writing::Base))?;
     }
     secs.base = t.elapsed().as_secs_f64();
 
     // 2. The bake.
     let t = Instant::now();
     let fs = ExtFs::new(&raw_path, root.offset)?;
+    if let BaseCopy::Metadata(copied) = &base_copy {
+        // The one file the bake reads: its contents are not metadata.
+        let work = std::fs::OpenOptions::new().write(true).open(&raw_path)?;
+        let root_fs = copied.filesystem_at(root.offset)?;
+        overlay::copy_file(
+            &fs,
+            base_src.as_ref(),
+            &work,
+            root_fs,
+            "/etc/photon-release",
+        )
+        .map_err(|e| out_of_space(e, &i.out, Writing::Base))?;
+    }
     let release = fs.cat("/etc/photon-release")?;
     let photon = photon(i, release.as_deref(), &shown)?;
     let out = outputs(i, &photon, &v.vib.descriptor.version)?;
-    let baked = bake_files(i, &v, &fs, work.path(), &shown, progress)?;
+    let baked = bake_files(i, &v, &fs, work.path(), &shown, progress)
+        .map_err(|e| out_of_space(e, &i.out, Writing::Bake))?;
     secs.bake = t.elapsed().as_secs_f64();
 
     // 3. The OVA: the disk deflated straight into it, then the descriptor in front.
     let t = Instant::now();
-    let written = write_ova(i, &v, &out, &photon, &raw_path, progress)?;
+    let disk: Box<dyn ova::DiskSource> = match &base_copy {
+        BaseCopy::Metadata(_) => Box::new(overlay::Overlay::new(&raw_path, base_src)?),
+        BaseCopy::Whole { .. } => Box::new(bake::consume::Consumed::open(&raw_path)?),
+    };
+    let written = write_ova(i, &v, &out, &photon, disk.as_ref(), progress)
+        .map_err(|e| out_of_space(e, &i.out, Writing::Ova))?;
+    drop(disk);
     let _ = std::fs::remove_file(&raw_path);
     secs.vmdk = t.elapsed().as_secs_f64();
 
     // 4. The VIB beside it, the lock.
     let t = Instant::now();
     let undo = Undo(vec![out.ova.clone(), out.vib.clone()]);
+    // The base was read until the OVA was written: it must be the base it was at the start.
+    if stamp(&i.base)? != base_seen {
+        return Err(bad(format!(
+            "{shown} changed while build-ova read it: run it again with the base left alone"
+        )));
+    }
     plumbing::write_atomically(&out.vib, |f| {
         std::io::Write::write_all(&mut &*f, &v.vib_bytes)
     })?;
@@ -341,6 +416,7 @@ pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
         lock: out.lock.display().to_string(),
         base: shown,
         base_kind,
+        base_copy,
         photon_version: photon,
         photon_release: release,
         vdvs_release: v.release,
@@ -352,6 +428,12 @@ pub fn build(i: &BuildInputs, progress: &dyn ova::Progress) -> Result<Built> {
         baked,
         seconds: secs,
     })
+}
+
+/// A file's size and modification time: what tells that it changed.
+fn stamp(path: &Path) -> Result<(u64, std::time::SystemTime)> {
+    let m = std::fs::metadata(path).with_context(|| path.display().to_string())?;
+    Ok((m.len(), m.modified()?))
 }
 
 fn root_number(root: &Root) -> Option<u32> {
@@ -404,7 +486,7 @@ fn write_ova(
     v: &Vdvs,
     out: &Outputs,
     photon: &str,
-    raw_path: &Path,
+    disk: &dyn ova::DiskSource,
     progress: &dyn ova::Progress,
 ) -> Result<ova::package::Written> {
     let image = &i.fleet.image;
@@ -439,12 +521,11 @@ fn write_ova(
         }
         ova::ovf::render(&spec)
     };
-    let src = bake::consume::Consumed::open(raw_path)?;
     let opts = ova::vmdk::WriteOptions {
         file_name: format!("{}-disk1.vmdk", out.stem),
         ..i.vmdk.clone()
     };
-    ova::write_ova(&out.ova, &src, &opts, 0, &ovf, progress)
+    ova::write_ova(&out.ova, disk, &opts, 0, &ovf, progress)
         .with_context(|| out.ova.display().to_string())
 }
 

@@ -1,7 +1,8 @@
 //! A Photon-like base disk for demos and tests (`photon-fleet disk demo-base`), made the
 //! way the tests' bases are: GPT (written by the `ova` crate) with an empty EFI
 //! system partition and an ext4 root built by `mke2fs -d` from a folder laid out like
-//! Photon OS 5.0. It is NOT bootable (no kernel, no boot loader).
+//! Photon OS 5.0, in 4 KiB blocks as Photon's own (mke2fs would pick 1 KiB for a small
+//! disk). It is NOT bootable (no kernel, no boot loader).
 
 use crate::bake::debugfs::{e2fs_tool, run_e2fs};
 use crate::{bad as usage, Result};
@@ -134,7 +135,7 @@ pub fn write(output: &Path, size: u64) -> Result<DemoBase> {
         // mke2fs writes the root filesystem straight into the partition.
         let mut mke2fs = Command::new(e2fs_tool("mke2fs"));
         mke2fs
-            .args(["-F", "-q", "-t", "ext4", "-L", "photon-root"])
+            .args(["-F", "-q", "-t", "ext4", "-b", "4096", "-L", "photon-root"])
             .args(["-U", "5048f07e-f1ee-4d00-8000-0000000000f5"])
             .arg("-E")
             .arg(format!(

@@ -15,6 +15,7 @@ pub fn run(ctx: &Context, a: &BuildArgs) -> Result<()> {
         a.out.clone(),
     )?;
     inputs.force = a.force;
+    inputs.whole_base = a.whole_base;
     inputs.vmdk = super::vmdk_options(&a.vmdk, "disk1.vmdk", ova::vmdk::AdapterType::Pvscsi)?;
     let built = build(&inputs, &ctx.bars)?;
     ctx.emit(&built, || crate::text::build::built(&built))

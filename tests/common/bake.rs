@@ -86,6 +86,31 @@ pub fn vib(dir: &Path, version: &str) -> PathBuf {
     )
 }
 
+/// What most build tests start from, in a folder of their own: a 64 MiB demo base
+/// (raw; `root` is its root partition's offset), a plugin bundle folder and a VIB, both
+/// of vDVS 0.21.2.
+pub struct Inputs {
+    pub dir: tempfile::TempDir,
+    pub base: PathBuf,
+    pub root: u64,
+    pub plugin: PathBuf,
+    pub vib: PathBuf,
+}
+
+pub fn inputs() -> Inputs {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, root) = base_raw(dir.path(), "64MiB");
+    let plugin = plugin_dir(dir.path(), "0.21.2", 4096);
+    let vib = vib(dir.path(), "0.21.2.8b7dc30-0.0.1");
+    Inputs {
+        dir,
+        base,
+        root,
+        plugin,
+        vib,
+    }
+}
+
 /// `photon-fleet [flags] build-ova --fleet F --base B --plugin P --vib V -o OUT`, asserted to succeed.
 pub fn build_ova(
     flags: &[&str],

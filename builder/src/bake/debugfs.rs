@@ -85,7 +85,7 @@ pub fn run_e2fs(mut cmd: Command, name: &str) -> Result<()> {
 }
 
 /// Quotes a path for debugfs' command parser.
-fn q(path: &str) -> Result<String> {
+pub fn q(path: &str) -> Result<String> {
     if path.contains(['"', '\n', '\\']) {
         bail!("'{path}': debugfs cannot write a name holding a quote, backslash or newline");
     }
@@ -225,10 +225,19 @@ impl ExtFs {
     /// Runs write commands; any complaint from debugfs is an error.
     pub fn apply(&self, commands: &[String]) -> Result<()> {
         let (_, stderr) = self.run(commands, true)?;
-        if !stderr.is_empty() {
-            bail!("debugfs could not write {}: {stderr}", self.spec());
+        if stderr.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        // The filesystem holding the image is full (a full ext4 inside it is "Could not
+        // allocate block"): said as an I/O error, so the caller can name the folder.
+        if stderr.contains("No space left on device") {
+            let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+            return Err(anyhow::Error::new(full).context(format!(
+                "debugfs could not write {}: no space left on device",
+                self.spec()
+            )));
+        }
+        bail!("debugfs could not write {}: {stderr}", self.spec());
     }
 }
 

@@ -1,10 +1,14 @@
-//! The bake: a Photon OS base disk expanded to one sparse raw copy, its root ext4
-//! found through the GPT, optionally grown, and the files of [`files`] written into
-//! it with debugfs. The caller then streams the copy into the new OVA's VMDK.
+//! The bake: a Photon OS base disk opened in place, its filesystems' metadata copied
+//! into a sparse work image ([`meta`], [`overlay`]; or the whole disk expanded into it),
+//! its root ext4 found through the GPT, optionally grown, and the files of [`files`]
+//! written into it with debugfs. The caller then streams the result (the work image
+//! over the base) into the new OVA's VMDK.
 
 pub mod consume;
 pub mod debugfs;
 pub mod files;
+pub mod meta;
+pub mod overlay;
 
 use crate::bad as usage;
 use anyhow::{bail, Context as _, Result};
@@ -16,9 +20,9 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::Path;
 
-/// Copies the base's disk (from an OVA, a VMDK or a raw image) into `out`, sparse.
-/// Returns the base's kind for reports.
-pub fn expand(base: &Path, out: &File, progress: &dyn ova::Progress) -> Result<&'static str> {
+/// The base's disk (from an OVA, a VMDK or a raw image) as a source read in place, and
+/// the base's kind for reports.
+pub fn open_base(base: &Path) -> Result<(&'static str, Box<dyn ova::DiskSource>)> {
     let shown = base.display().to_string();
     let meta = std::fs::metadata(base).with_context(|| shown.clone())?;
     if !meta.is_file() {
@@ -45,15 +49,25 @@ pub fn expand(base: &Path, out: &File, progress: &dyn ova::Progress) -> Result<&
             )));
         };
         let disk = ova.disk(href).with_context(|| shown.clone())?;
-        ova::raw::write_raw(&disk, out, progress).with_context(|| shown.clone())?;
-        return Ok("ova");
+        return Ok(("ova", Box::new(disk)));
     }
     let (format, src) = ova::open_disk(base).with_context(|| shown.clone())?;
-    ova::raw::write_raw(src.as_ref(), out, progress).with_context(|| shown.clone())?;
-    Ok(match format {
+    let kind = match format {
         ova::DiskFormat::Raw => "raw",
         _ => "vmdk",
-    })
+    };
+    Ok((kind, src))
+}
+
+/// Copies the whole base disk into `out`, sparse.
+pub fn expand(
+    base: &dyn ova::DiskSource,
+    out: &File,
+    shown: &str,
+    progress: &dyn ova::Progress,
+) -> Result<()> {
+    ova::raw::write_raw(base, out, progress).with_context(|| shown.to_string())?;
+    Ok(())
 }
 
 /// Where the root filesystem is.
@@ -396,5 +410,7 @@ pub fn stage(entries: Vec<Entry>, dir: &Path) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod meta_tests;
 #[cfg(test)]
 mod tests;

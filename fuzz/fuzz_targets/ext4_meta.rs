@@ -1,0 +1,19 @@
+//! Any bytes as a base disk's root filesystem (what build-ova walks before the bake): the
+//! ext4 metadata walk must name its blocks or say why it cannot, never panic, overflow,
+//! loop or allocate beyond the disk's size.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use std::io::Write;
+
+fuzz_target!(|data: &[u8]| {
+    let mut f = tempfile::NamedTempFile::new_in("/dev/shm")
+        .or_else(|_| tempfile::NamedTempFile::new())
+        .unwrap();
+    f.write_all(data).unwrap();
+    let Ok(disk) = ova::RawDisk::open(f.path()) else {
+        return;
+    };
+    if let Ok(m) = builder::bake::meta::metadata(&disk, 0) {
+        assert!(m.bytes() <= ova::DiskSource::size(&disk));
+    }
+});

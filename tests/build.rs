@@ -507,12 +507,7 @@ fn bad_inputs_are_refused_and_leave_no_ova() {
 #[test]
 fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
     let k = inputs();
-    let (dir, base, plugin, vib) = (
-        k.dir.path(),
-        k.base.clone(),
-        k.plugin.clone(),
-        k.vib.clone(),
-    );
+    let dir = k.dir.path();
     let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     // pid_max is at most 2^22: no process has this id.
@@ -537,7 +532,7 @@ fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
         std::fs::write(out.join(keep), b"keep").unwrap();
     }
     let fleet = fleet_toml(dir, "");
-    build_ova(&["-q"], Path::new(&fleet), &base, &plugin, &vib, &out);
+    build_ova(&["-q"], Path::new(&fleet), &k.base, &k.plugin, &k.vib, &out);
     let mut left: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -565,10 +560,10 @@ fn leftovers_of_killed_runs_go_and_a_signal_leaves_nothing() {
                 "--fleet",
                 &fleet,
                 "--base",
-                s(&base),
+                s(&k.base),
                 "--plugin",
             ])
-            .args([s(&plugin), "--vib", s(&vib), "-o", s(&out)])
+            .args([s(&k.plugin), "--vib", s(&k.vib), "-o", s(&out)])
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -645,21 +640,19 @@ fn bare_and_1k_block_bases_build_too() {
 #[test]
 fn a_base_changed_during_the_build_fails_it() {
     let k = inputs();
-    let (dir, base, plugin, vib) = (
-        k.dir.path(),
-        k.base.clone(),
-        k.plugin.clone(),
-        k.vib.clone(),
-    );
+    let dir = k.dir.path();
     let (out, fleet) = (dir.join("out"), fleet_toml(dir, ""));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_photon-fleet"))
-        .args(["build-ova", "--fleet", &fleet, "--base", s(&base)])
-        .args(["--plugin", s(&plugin), "--vib", s(&vib), "-o", s(&out)])
+        .args(["build-ova", "--fleet", &fleet, "--base", s(&k.base)])
+        .args(["--plugin", s(&k.plugin), "--vib", s(&k.vib), "-o", s(&out)])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let f = std::fs::OpenOptions::new().write(true).open(&base).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&k.base)
+        .unwrap();
     let status = loop {
         f.set_modified(std::time::SystemTime::now()).unwrap();
         if let Some(status) = child.try_wait().unwrap() {
@@ -681,12 +674,7 @@ fn a_base_changed_during_the_build_fails_it() {
 #[test]
 fn a_full_output_folder_is_named_as_the_problem() {
     let k = inputs();
-    let (dir, base, plugin, vib) = (
-        k.dir.path(),
-        k.base.clone(),
-        k.plugin.clone(),
-        k.vib.clone(),
-    );
+    let dir = k.dir.path();
     let small = dir.join("small");
     std::fs::create_dir(&small).unwrap();
     let out = small.join("out");
@@ -698,9 +686,9 @@ fn a_full_output_folder_is_named_as_the_problem() {
             "mount -t tmpfs -o size=256k tmpfs {} && exec {} build-ova --base {} --plugin {} --vib {} -o {} {extra}",
             s(&small),
             env!("CARGO_BIN_EXE_photon-fleet"),
-            s(&base),
-            s(&plugin),
-            s(&vib),
+            s(&k.base),
+            s(&k.plugin),
+            s(&k.vib),
             s(&out)
         );
         let done = std::process::Command::new("unshare")

@@ -3,13 +3,11 @@
 //! loop or allocate beyond the disk's size.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use std::io::Write;
+#[path = "shm.rs"]
+mod shm;
 
 fuzz_target!(|data: &[u8]| {
-    let mut f = tempfile::NamedTempFile::new_in("/dev/shm")
-        .or_else(|_| tempfile::NamedTempFile::new())
-        .unwrap();
-    f.write_all(data).unwrap();
+    let f = shm::file_with(data);
     let Ok(disk) = ova::RawDisk::open(f.path()) else {
         return;
     };

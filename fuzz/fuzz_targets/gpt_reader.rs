@@ -3,13 +3,11 @@
 //! or overflow.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use std::io::Write;
+#[path = "shm.rs"]
+mod shm;
 
 fuzz_target!(|data: &[u8]| {
-    let mut f = tempfile::NamedTempFile::new_in("/dev/shm")
-        .or_else(|_| tempfile::NamedTempFile::new())
-        .unwrap();
-    f.write_all(data).unwrap();
+    let f = shm::file_with(data);
     // Disks are at least a few sectors: pad small inputs so the header is reached.
     if data.len() < 34 * 512 {
         f.as_file().set_len(34 * 512).unwrap();

@@ -1,11 +1,11 @@
 //! Any bytes as an OVA: list, read the OVF and manifest, verify. Must not panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use std::io::Write;
+#[path = "shm.rs"]
+mod shm;
 
 fuzz_target!(|data: &[u8]| {
-    let mut f = tempfile_in_shm();
-    f.write_all(data).unwrap();
+    let f = shm::file_with(data);
     let path = f.path().to_path_buf();
     if let Ok(ova) = ova::Ova::open(&path) {
         let _ = ova.verify(&ova::NoProgress);
@@ -18,7 +18,3 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
-
-fn tempfile_in_shm() -> tempfile::NamedTempFile {
-    tempfile::NamedTempFile::new_in("/dev/shm").or_else(|_| tempfile::NamedTempFile::new()).unwrap()
-}

@@ -159,6 +159,12 @@ impl Super {
         (self.blocks - self.first_data_block).div_ceil(self.blocks_per_group)
     }
 
+    /// Blocks the group descriptor table takes (right after the superblock).
+    fn desc_blocks(&self) -> u64 {
+        self.groups()
+            .div_ceil(self.block_size / self.desc_size as u64)
+    }
+
     fn inodes_per_block(&self) -> u64 {
         self.block_size / self.inode_size as u64
     }
@@ -286,9 +292,7 @@ impl Fs<'_> {
 
     fn groups(&self) -> Result<Vec<Group>> {
         let n = self.sb.groups();
-        let per_block = self.sb.block_size / self.sb.desc_size as u64;
-        let desc_blocks = n.div_ceil(per_block);
-        let table = self.read(self.sb.first_data_block + 1, desc_blocks)?;
+        let table = self.read(self.sb.first_data_block + 1, self.sb.desc_blocks())?;
         let big = self.sb.incompat & INCOMPAT_64BIT != 0;
         Ok(table
             .chunks_exact(self.sb.desc_size)
@@ -354,10 +358,9 @@ pub fn metadata(src: &dyn DiskSource, offset: u64) -> Result<Metadata> {
 /// The superblock, the descriptors, the MMP block and each group's bitmaps and inode
 /// table in use (not those of uninitialised groups, nor the never-used end of a table).
 fn tables(fs: &mut Fs, groups: &[Group]) -> Result<()> {
-    let per_block = fs.sb.block_size / fs.sb.desc_size as u64;
     let first = fs.sb.first_data_block;
     fs.mark(first, 1)?;
-    fs.mark(first + 1, (groups.len() as u64).div_ceil(per_block))?;
+    fs.mark(first + 1, fs.sb.desc_blocks())?;
     if fs.sb.incompat & INCOMPAT_MMP != 0 {
         fs.mark(fs.sb.mmp_block, 1)?;
     }

@@ -63,7 +63,8 @@ pub fn prepare(
     progress: &dyn ova::Progress,
 ) -> Result<std::result::Result<Copied, WholeCopy>> {
     let size = base.size();
-    let unit = work.metadata()?.blksize().max(512);
+    let mut copier = Copier::new(base, work)?;
+    let unit = copier.unit;
     if !holes_exact(work, size, unit)? {
         return Ok(Err(WholeCopy::Imprecise { unit }));
     }
@@ -112,7 +113,7 @@ pub fn prepare(
     let total = regions.iter().map(|r| r.1).sum();
     progress.stage("metadata", total);
     for (start, len) in regions {
-        copy(base, work, start, len, unit)?;
+        copier.copy(start, len)?;
         progress.advance(len);
     }
     progress.done();
@@ -139,32 +140,52 @@ fn holes_exact(work: &File, size: u64, unit: u64) -> Result<bool> {
     Ok(empty && data == Some(at) && hole == Some(at + unit))
 }
 
-/// Copies the base's bytes `[start, start+len)` into `work`, widened to whole `unit`s
-/// (the work image's allocation blocks: a partly written one would read as zeros where
-/// the base has data). Zero units are left as holes, which read from the base anyway.
-fn copy(base: &dyn DiskSource, work: &File, start: u64, len: u64, unit: u64) -> Result<()> {
+/// Base bytes into the work image, whole `unit`s at a time (the work image's allocation
+/// blocks: a partly written one would read as zeros where the base has data).
+struct Copier<'a> {
+    base: &'a dyn DiskSource,
+    work: &'a File,
+    unit: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> Copier<'a> {
     const CHUNK: u64 = 1 << 20;
-    let end = (start + len)
-        .div_ceil(unit)
-        .saturating_mul(unit)
-        .min(base.size());
-    let mut at = start / unit * unit;
-    let mut buf = vec![0u8; CHUNK as usize];
-    while at < end {
-        match base.next_data(at)? {
-            Some(d) if d < end => at = at.max(d / unit * unit),
-            _ => break,
-        }
-        let n = (end - at).min(CHUNK) as usize;
-        base.read_at(&mut buf[..n], at)?;
-        for (i, piece) in buf[..n].chunks(unit as usize).enumerate() {
-            if !is_zero(piece) {
-                work.write_all_at(piece, at + (i as u64) * unit)?;
-            }
-        }
-        at += n as u64;
+
+    fn new(base: &'a dyn DiskSource, work: &'a File) -> Result<Self> {
+        Ok(Self {
+            base,
+            work,
+            unit: work.metadata()?.blksize().max(512),
+            buf: vec![0u8; Self::CHUNK as usize],
+        })
     }
-    Ok(())
+
+    /// Copies `[start, start+len)`, widened to whole units. Zero units are left as holes,
+    /// which read from the base anyway.
+    fn copy(&mut self, start: u64, len: u64) -> Result<()> {
+        let unit = self.unit;
+        let end = (start + len)
+            .div_ceil(unit)
+            .saturating_mul(unit)
+            .min(self.base.size());
+        let mut at = start / unit * unit;
+        while at < end {
+            match self.base.next_data(at)? {
+                Some(d) if d < end => at = at.max(d / unit * unit),
+                _ => break,
+            }
+            let n = (end - at).min(Self::CHUNK) as usize;
+            self.base.read_at(&mut self.buf[..n], at)?;
+            for (i, piece) in self.buf[..n].chunks(unit as usize).enumerate() {
+                if !is_zero(piece) {
+                    self.work.write_all_at(piece, at + (i as u64) * unit)?;
+                }
+            }
+            at += n as u64;
+        }
+        Ok(())
+    }
 }
 
 /// Copies the blocks of one file of the filesystem `fs` (at `offset`, `block_size`-byte
@@ -177,12 +198,12 @@ pub fn copy_file(
     path: &str,
 ) -> Result<()> {
     let text = fs.query(&[format!("blocks {}", q(path)?)])?.remove(0);
-    let unit = work.metadata()?.blksize().max(512);
+    let mut copier = Copier::new(base, work)?;
     for b in text.split_whitespace() {
         let b: u64 = b
             .parse()
             .with_context(|| format!("debugfs blocks {path}: {b:?} is not a block number"))?;
-        copy(base, work, offset + b * block_size, block_size, unit)?;
+        copier.copy(offset + b * block_size, block_size)?;
     }
     Ok(())
 }
